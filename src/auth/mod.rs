@@ -1,0 +1,9 @@
+//! Tokens, passwords, and the `TenantScope` capability.
+
+pub mod password;
+pub mod principal;
+pub mod secret;
+pub mod token;
+
+pub use principal::{Principal, Realm, TenantScope};
+pub use secret::Secret;

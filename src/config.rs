@@ -1,0 +1,31 @@
+//! Run-time settings the service needs (the CLI builds them from flags and env).
+
+use std::time::Duration;
+
+use crate::domain::Policy;
+use crate::service::limiter::Limits;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `iss` of every access token.
+    pub issuer: String,
+    /// How often in-memory last-activity is written to disk.
+    pub activity_flush: Duration,
+    pub login_limits: Limits,
+    /// Policy of global admins' own sessions.
+    pub platform_policy: Policy,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: "sessiond".to_owned(),
+            activity_flush: Duration::from_secs(5),
+            login_limits: Limits::default(),
+            platform_policy: Policy { idle_timeout_secs: 3600, absolute_timeout_secs: 12 * 3600, ..Policy::default() },
+            trust_forwarded_for: false,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Pure types and rules: no I/O, no clock reads (time is passed in).
+
+pub mod audit;
+pub mod client;
+pub mod ids;
+pub mod policy;
+pub mod session;
+pub mod tenant;
+pub mod time;
+pub mod user;
+
+pub use audit::{Actor, ActorKind, AuditEntry, AuditEvent};
+pub use client::ClientRecord;
+pub use ids::{ClientId, GrantId, IdError, SessionId, TenantId, UserId};
+pub use policy::Policy;
+pub use session::{RevokeReason, SessionDenied, SessionRecord, SessionState, SupportMarker};
+pub use tenant::TenantRecord;
+pub use time::Timestamp;
+pub use user::{Role, UserRecord};

@@ -1,0 +1,99 @@
+//! Users of a tenant, and global admins (same record, platform namespace).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::session::{RevokeReason, SessionDenied, SessionRecord};
+use super::{Timestamp, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    OrgAdmin,
+    GlobalAdmin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::OrgAdmin => "org_admin",
+            Role::GlobalAdmin => "global_admin",
+        }
+    }
+}
+
+/// A password hash in PHC form. Never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordHash(pub String);
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// "Sessions created before `at` are dead": set by force sign-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidAfter {
+    pub at: Timestamp,
+    pub reason: RevokeReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub id: UserId,
+    /// Lower-cased; unique within the namespace.
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: PasswordHash,
+    pub disabled: bool,
+    pub sessions_valid_after: Option<ValidAfter>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl UserRecord {
+    /// The user-level part of SPEC §4's request check.
+    pub fn admits(&self, session: &SessionRecord) -> Result<(), SessionDenied> {
+        if self.disabled {
+            return Err(SessionDenied::Revoked(RevokeReason::UserDisabled));
+        }
+        match self.sessions_valid_after {
+            Some(mark) if session.created_at < mark.at => Err(SessionDenied::Revoked(mark.reason)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Normalise an email for lookup and uniqueness; `None` if it is not one.
+pub fn normalize_email(raw: &str) -> Option<String> {
+    let e = raw.trim().to_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    let ok = !local.is_empty()
+        && !domain.is_empty()
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && e.len() <= 254
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !domain.contains('@');
+    ok.then_some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email(" Ada@Example.COM ").as_deref(), Some("ada@example.com"));
+        assert_eq!(normalize_email("admin@localhost").as_deref(), Some("admin@localhost"));
+        for bad in ["", "ada", "@x", "ada@", "a b@x.io", "a@b@c", "a@.x"] {
+            assert_eq!(normalize_email(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! sessiond: session management and revocation for multi-tenant applications.
+//!
+//! Layers (DESIGN.md §1): `http` → `service` → `store`, with `domain` (pure
+//! types and rules) and `auth` (tokens, passwords, the `TenantScope`
+//! capability) beside them.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+// pub use http::app;

@@ -1,0 +1,445 @@
+//! Login, refresh, logout, the per-request check, introspection, RFC 7009 revocation.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::sessions::{TokenPair, open_session, parse_refresh_token, revoke_in, space_key, space_of_tid};
+use super::{ClientMeta, Error, Result, Service};
+use crate::auth::secret::{Secret, ct_eq};
+use crate::auth::token::{Claims, TokenError};
+use crate::auth::{Principal, Realm, TenantScope};
+use crate::domain::session::Rotation;
+use crate::domain::user::normalize_email;
+use crate::domain::{
+    Actor, ActorKind, AuditEvent, ClientId, RevokeReason, Role, SessionId, SessionRecord, TenantId,
+    UserId, UserRecord,
+};
+use crate::store::{Reads, Space};
+
+/// `GET /v1/auth/me`
+#[derive(Debug, Serialize)]
+pub struct Me {
+    pub user: MeUser,
+    pub tenant: Option<TenantId>,
+    pub session_id: SessionId,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MeUser {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+fn actor_of(u: &UserRecord) -> Actor {
+    let kind = if u.role == Role::GlobalAdmin { ActorKind::GlobalAdmin } else { ActorKind::User };
+    Actor { kind, id: Some(u.id), email: Some(u.email.clone()) }
+}
+
+impl Service {
+    /// `POST /v1/auth/login`: the same answer for unknown tenant, unknown
+    /// user, wrong password and disabled user.
+    pub async fn login(&self, tenant: &str, email: &str, password: Secret, meta: ClientMeta) -> Result<TokenPair> {
+        let space = TenantId::parse(tenant).ok().map(|t| Space::Tenant(TenantScope::for_credential(t)));
+        self.login_in(space, tenant, email, password, meta).await
+    }
+
+    /// `POST /v1/platform/auth/login`: global admins.
+    pub async fn platform_login(&self, email: &str, password: Secret, meta: ClientMeta) -> Result<TokenPair> {
+        self.login_in(Some(Space::Platform), "_platform", email, password, meta).await
+    }
+
+    async fn login_in(
+        &self,
+        space: Option<Space>,
+        tenant_label: &str,
+        email: &str,
+        password: Secret,
+        meta: ClientMeta,
+    ) -> Result<TokenPair> {
+        let email_norm = normalize_email(email).unwrap_or_else(|| email.trim().to_lowercase());
+        let account = format!("{tenant_label}/{email_norm}");
+        let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
+        let now = self.now();
+        if let Some(secs) = self.limiter.blocked(&account, &ip, now) {
+            return Err(Error::RateLimited { retry_after_secs: secs });
+        }
+
+        let lookup = space.clone();
+        let em = email_norm.clone();
+        let (exists, user) = self
+            .store
+            .read(move |rx| {
+                let Some(space) = lookup else { return Ok((false, None)) };
+                let exists = match &space {
+                    Space::Tenant(s) => rx.tenant(s.tenant())?.is_some(),
+                    Space::Platform => true,
+                };
+                let user = if exists { rx.user_by_email(space.ns(), &em)? } else { None };
+                Ok((exists, user))
+            })
+            .await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let ok = self.passwords.verify(password, hash).await;
+        let user = match user {
+            Some(u) if ok && !u.disabled => u,
+            _ => {
+                self.limiter.failed(&account, &ip, self.now());
+                if let (true, Some(space)) = (exists, space) {
+                    self.record_failed_login(space, email_norm, meta).await?;
+                }
+                return Err(Error::InvalidCredentials);
+            }
+        };
+        self.limiter.succeeded(&account);
+
+        let Some(space) = space else { return Err(Error::InvalidCredentials) };
+        let svc_space = space.clone();
+        let now = self.now();
+        let uid = user.id;
+        let platform_policy = self.config.platform_policy;
+        let (session, refresh, user, policy) = self
+            .store
+            .write(move |tx| {
+                let policy = match &space {
+                    Space::Platform => platform_policy,
+                    Space::Tenant(s) => tx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default(),
+                };
+                // Re-read inside the transaction: disabled since the password check?
+                let Some(user) = tx.user(space.ns(), uid)?.filter(|u| !u.disabled) else {
+                    return Ok(None);
+                };
+                let (session, refresh) = open_session(tx, &space, &user, &meta, None, &policy, now)?;
+                let ev = AuditEvent::new(actor_of(&user), "login")
+                    .target(session.id)
+                    .ip(meta.ip.as_deref())
+                    .details(json!({ "user_agent": session.user_agent }));
+                tx.append_audit(space.ns(), now, ev)?;
+                Ok(Some((session, refresh, user, policy)))
+            })
+            .await?
+            .ok_or(Error::InvalidCredentials)?;
+        self.mint(&svc_space, &session, user.role, &policy, refresh)
+    }
+
+    async fn record_failed_login(&self, space: Space, email: String, meta: ClientMeta) -> Result<()> {
+        let now = self.now();
+        self.store
+            .write(move |tx| {
+                let ev = AuditEvent::new(Actor { kind: ActorKind::User, id: None, email: Some(email.clone()) }, "login_failed")
+                    .target(email)
+                    .ip(meta.ip.as_deref())
+                    .details(json!({ "user_agent": meta.user_agent }));
+                tx.append_audit(space.ns(), now, ev)?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// `POST /v1/auth/refresh`: rotation and reuse detection in one transaction.
+    pub async fn refresh(&self, token: Secret, meta: ClientMeta) -> Result<TokenPair> {
+        let space = parse_refresh_token(&token).ok_or(Error::RefreshTokenInvalid)?;
+        let hash = token.sha256();
+        drop(token);
+        let now = self.now();
+        // Activity held in memory for this session is merged inside the transaction.
+        let svc = self.snapshot_activity_lookup();
+        let tx_space = space.clone();
+        let platform_policy = self.config.platform_policy;
+        let outcome = self
+            .store
+            .write(move |tx| {
+                let space = tx_space;
+                let ns = space.ns();
+                let Some(mut rec) = tx.refresh(ns, &hash)? else { return Ok(Err(Error::RefreshTokenInvalid)) };
+                let Some(mut session) = tx.session(ns, rec.session_id)? else {
+                    return Ok(Err(Error::RefreshTokenInvalid));
+                };
+                let Some(user) = tx.user(ns, session.user_id)? else { return Ok(Err(Error::RefreshTokenInvalid)) };
+                let policy = match &space {
+                    Space::Platform => platform_policy,
+                    Space::Tenant(s) => tx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default(),
+                };
+                let last = svc(&space, session.id).unwrap_or(session.last_activity_at);
+                if let Err(denied) = session.check(now, last, policy.idle_timeout_secs) {
+                    return Ok(Err(denied.into()));
+                }
+                if let Err(denied) = user.admits(&session) {
+                    return Ok(Err(denied.into()));
+                }
+                match rec.rotation(now, policy.refresh_reuse_grace_secs) {
+                    Rotation::Reuse => {
+                        revoke_in(tx, ns, session.id, now, None, RevokeReason::RefreshTokenReuse, None)?;
+                        let ev = AuditEvent::new(Actor::system(), "refresh_reuse_detected")
+                            .target(session.id)
+                            .reason(Some(RevokeReason::RefreshTokenReuse.as_str()))
+                            .ip(meta.ip.as_deref())
+                            .details(json!({ "user_id": user.id, "generation": rec.generation }));
+                        tx.append_audit(ns, now, ev)?;
+                        Ok(Err(Error::RefreshTokenReused))
+                    }
+                    Rotation::Rotate | Rotation::GraceDuplicate => {
+                        if rec.used_at.is_none() {
+                            rec.used_at = Some(now);
+                            tx.put_refresh(ns, &hash, &rec)?;
+                        }
+                        let next = super::sessions::new_refresh_token(&space);
+                        let next_rec = crate::domain::session::RefreshRecord {
+                            session_id: session.id,
+                            generation: rec.generation.saturating_add(1),
+                            created_at: now,
+                            used_at: None,
+                        };
+                        tx.put_refresh(ns, &next.sha256(), &next_rec)?;
+                        session.last_activity_at = now;
+                        tx.put_session(ns, &session)?;
+                        let role = if session.support.is_some() { Role::GlobalAdmin } else { user.role };
+                        Ok(Ok((session, role, policy, next)))
+                    }
+                }
+            })
+            .await?;
+        let (session, role, policy, next) = outcome?;
+        self.mint(&space, &session, role, &policy, next)
+    }
+
+    /// A lookup of in-memory activity usable inside a write closure.
+    fn snapshot_activity_lookup(&self) -> impl Fn(&Space, SessionId) -> Option<crate::domain::Timestamp> + Send + 'static {
+        let snap: std::collections::HashMap<_, _> = self.activity.snapshot().into_iter().collect();
+        move |space, sid| snap.get(&space_key(space, sid)).copied()
+    }
+
+    /// SPEC §4's check, in order: signature and claims → session exists and
+    /// active → not idle/absolute expired → user not disabled, session not
+    /// before the user's "valid after" mark. Counts as activity.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
+        let now = self.now();
+        let claims = self.keys.verify(bearer, now).map_err(|e| match e {
+            TokenError::Invalid => Error::TokenInvalid,
+            TokenError::Expired => Error::TokenExpired,
+        })?;
+        let (space, sid, uid) = parse_subject(&claims)?;
+        let read_space = space.clone();
+        let (session, user, policy) = self
+            .store
+            .read(move |rx| {
+                let ns = read_space.ns();
+                let session = rx.session(ns, sid)?;
+                let user = rx.user(ns, uid)?;
+                let policy = match &read_space {
+                    Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy),
+                    Space::Platform => None,
+                };
+                Ok((session, user, policy))
+            })
+            .await?;
+        let (Some(session), Some(user)) = (session, user) else { return Err(Error::TokenInvalid) };
+        if session.user_id != uid {
+            return Err(Error::TokenInvalid);
+        }
+        let policy = match &space {
+            Space::Platform => self.config.platform_policy,
+            Space::Tenant(_) => policy.unwrap_or_default(),
+        };
+        let last = self.last_activity(&space, &session);
+        session.check(now, last, policy.idle_timeout_secs)?;
+        user.admits(&session)?;
+        self.activity.touch(space_key(&space, sid), now);
+        Ok(principal(space, &session, &user))
+    }
+
+    /// `POST /v1/auth/logout`
+    pub async fn logout(&self, p: &Principal, meta: ClientMeta) -> Result<()> {
+        let space = space_of_principal(p);
+        let (sid, actor, uid) = (p.session_id, p.actor(), p.user_id);
+        let now = self.now();
+        let grant = p.grant_id;
+        self.store
+            .write(move |tx| {
+                if revoke_in(tx, space.ns(), sid, now, Some(uid), RevokeReason::UserLogout, None)? {
+                    let ev = AuditEvent::new(actor, "logout").target(sid).ip(meta.ip.as_deref()).grant(grant);
+                    tx.append_audit(space.ns(), now, ev)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// `GET /v1/auth/me`
+    pub async fn me(&self, p: &Principal) -> Result<Me> {
+        let space = space_of_principal(p);
+        let uid = p.user_id;
+        let user = self.store.read(move |rx| rx.user(space.ns(), uid)).await?.ok_or(Error::TokenInvalid)?;
+        let tenant = match &p.realm {
+            Realm::Tenant(t) => Some(t.clone()),
+            Realm::Platform => None,
+        };
+        Ok(Me {
+            user: MeUser { id: user.id, email: user.email, display_name: user.display_name, role: p.role },
+            tenant,
+            session_id: p.session_id,
+        })
+    }
+
+    /// `POST /v1/oauth/introspect` (RFC 7662). The client must belong to the
+    /// token's tenant; anything else is exactly `{"active": false}`.
+    pub async fn introspect(&self, client_id: &str, client_secret: Secret, token: &str) -> Result<serde_json::Value> {
+        let tenant = self.authenticate_client(client_id, client_secret).await?;
+        let inactive = json!({ "active": false });
+        if token.starts_with("rt1.") {
+            return Ok(self.introspect_refresh(&tenant, Secret::new(token)).await.unwrap_or(inactive));
+        }
+        let Ok(claims) = self.keys.verify(token, self.now()) else { return Ok(inactive) };
+        if claims.tid != tenant.as_str() {
+            return Ok(inactive);
+        }
+        match self.authenticate(token).await {
+            Ok(p) => Ok(json!({
+                "active": true,
+                "sub": p.user_id,
+                "tid": claims.tid,
+                "sid": p.session_id,
+                "role": p.role,
+                "exp": claims.exp,
+                "iat": claims.iat,
+                "iss": claims.iss,
+                "aud": claims.aud,
+                "jti": claims.jti,
+                "token_type": "Bearer",
+            })),
+            Err(_) => Ok(inactive),
+        }
+    }
+
+    async fn introspect_refresh(&self, tenant: &TenantId, token: Secret) -> Option<serde_json::Value> {
+        let space = parse_refresh_token(&token)?;
+        match &space {
+            Space::Tenant(s) if s.tenant() == tenant => {}
+            _ => return None,
+        }
+        let hash = token.sha256();
+        let rs = space.clone();
+        let (rec, session, user, policy) = self
+            .store
+            .read(move |rx| {
+                let ns = rs.ns();
+                let Some(rec) = rx.refresh(ns, &hash)? else { return Ok(None) };
+                let Some(session) = rx.session(ns, rec.session_id)? else { return Ok(None) };
+                let Some(user) = rx.user(ns, session.user_id)? else { return Ok(None) };
+                let policy = match &rs {
+                    Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default(),
+                    Space::Platform => return Ok(None),
+                };
+                Ok(Some((rec, session, user, policy)))
+            })
+            .await
+            .ok()??;
+        let now = self.now();
+        let live = rec.used_at.is_none()
+            && session.check(now, self.last_activity(&space, &session), policy.idle_timeout_secs).is_ok()
+            && user.admits(&session).is_ok();
+        live.then(|| {
+            json!({
+                "active": true,
+                "sub": user.id,
+                "tid": tenant,
+                "sid": session.id,
+                "exp": session.expires_at.unix_secs(),
+                "iat": rec.created_at.unix_secs(),
+                "token_type": "refresh_token",
+            })
+        })
+    }
+
+    /// HTTP Basic credentials of a service client → its tenant.
+    async fn authenticate_client(&self, client_id: &str, secret: Secret) -> Result<TenantId> {
+        let id = ClientId::parse(client_id).map_err(|_| Error::InvalidClient)?;
+        let found = self
+            .store
+            .read(move |rx| {
+                let Some(tenant) = rx.client_tenant(id)? else { return Ok(None) };
+                let scope = TenantScope::for_credential(tenant.clone());
+                Ok(rx.client((&scope).into(), id)?.map(|c| (tenant, c)))
+            })
+            .await?;
+        let presented = secret.sha256();
+        match found {
+            Some((tenant, c)) if ct_eq(&presented, &c.secret_hash) => Ok(tenant),
+            // Compare anyway so an unknown id costs the same.
+            _ => {
+                let _ = ct_eq(&presented, &[0u8; 32]);
+                Err(Error::InvalidClient)
+            }
+        }
+    }
+
+    /// `POST /v1/oauth/revoke` (RFC 7009): revokes the token's session; always succeeds.
+    pub async fn oauth_revoke(&self, token: &str, meta: ClientMeta) -> Result<()> {
+        let target = if token.starts_with("rt1.") {
+            let t = Secret::new(token);
+            let Some(space) = parse_refresh_token(&t) else { return Ok(()) };
+            let hash = t.sha256();
+            let rs = space.clone();
+            let rec = self.store.read(move |rx| rx.refresh(rs.ns(), &hash)).await?;
+            rec.map(|r| (space, r.session_id))
+        } else {
+            match self.keys.verify_ignoring_expiry(token) {
+                Ok(claims) => parse_subject(&claims).ok().map(|(space, sid, _)| (space, sid)),
+                Err(_) => None,
+            }
+        };
+        let Some((space, sid)) = target else { return Ok(()) };
+        let now = self.now();
+        self.store
+            .write(move |tx| {
+                let ns = space.ns();
+                let Some(session) = tx.session(ns, sid)? else { return Ok(()) };
+                if revoke_in(tx, ns, sid, now, Some(session.user_id), RevokeReason::UserLogout, None)? {
+                    let actor = tx.user(ns, session.user_id)?.map(|u| actor_of(&u)).unwrap_or_else(Actor::system);
+                    let ev = AuditEvent::new(actor, "logout")
+                        .target(sid)
+                        .ip(meta.ip.as_deref())
+                        .details(json!({ "via": "oauth_revoke" }));
+                    tx.append_audit(ns, now, ev)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+fn parse_subject(claims: &Claims) -> Result<(Space, SessionId, UserId)> {
+    let space = space_of_tid(&claims.tid).ok_or(Error::TokenInvalid)?;
+    let sid = SessionId::parse(&claims.sid).map_err(|_| Error::TokenInvalid)?;
+    let uid = UserId::parse(&claims.sub).map_err(|_| Error::TokenInvalid)?;
+    Ok((space, sid, uid))
+}
+
+fn principal(space: Space, session: &SessionRecord, user: &UserRecord) -> Principal {
+    let realm = match space {
+        Space::Tenant(s) => Realm::Tenant(s.tenant().clone()),
+        Space::Platform => Realm::Platform,
+    };
+    // The role comes from the user record, not the token: a demotion takes effect at once.
+    let role = if session.support.is_some() { Role::GlobalAdmin } else { user.role };
+    Principal {
+        user_id: user.id,
+        email: user.email.clone(),
+        realm,
+        session_id: session.id,
+        role,
+        grant_id: session.support.as_ref().map(|s| s.grant_id),
+    }
+}
+
+/// The namespace a principal's own session lives in.
+pub(crate) fn space_of_principal(p: &Principal) -> Space {
+    match TenantScope::own(p) {
+        Some(scope) => Space::Tenant(scope),
+        None => Space::Platform,
+    }
+}

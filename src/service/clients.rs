@@ -1,0 +1,76 @@
+//! Service clients: resource servers that introspect a tenant's tokens.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::error::Problems;
+use super::users::Acting;
+use super::{Error, Result, Service};
+use crate::auth::{Secret, TenantScope};
+use crate::domain::{ClientId, ClientRecord, Timestamp};
+use crate::store::{Ns, Reads, StoreError};
+
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub client_id: ClientId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// Answer to creation: the only time the secret is shown.
+#[derive(Debug, Serialize)]
+pub struct NewClient {
+    pub client_id: ClientId,
+    pub client_secret: Secret,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+impl Service {
+    pub async fn create_client(&self, scope: &TenantScope, by: Acting, name: &str) -> Result<NewClient> {
+        let mut p = Problems::default();
+        super::users::check_display_name(&mut p, "name", name);
+        p.finish()?;
+        let secret = Secret::random(32);
+        let now = self.now();
+        let rec = ClientRecord { id: ClientId::new_v7(), name: name.trim().to_owned(), secret_hash: secret.sha256(), created_at: now };
+        let scope = scope.clone();
+        let stored = rec.clone();
+        self.store
+            .write(move |tx| {
+                if tx.tenant(scope.tenant())?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                let ns = Ns::from(&scope);
+                tx.insert_client(ns, scope.tenant(), &stored)?;
+                let ev = by.event("client_created").target(stored.id).details(json!({ "name": stored.name }));
+                tx.append_audit(ns, now, ev)?;
+                Ok(())
+            })
+            .await?;
+        Ok(NewClient { client_id: rec.id, client_secret: secret, name: rec.name, created_at: rec.created_at })
+    }
+
+    pub async fn list_clients(&self, scope: &TenantScope) -> Result<Vec<ClientView>> {
+        let scope = scope.clone();
+        let all = self.store.read(move |rx| rx.clients(Ns::from(&scope))).await?;
+        Ok(all.into_iter().map(|c| ClientView { client_id: c.id, name: c.name, created_at: c.created_at }).collect())
+    }
+
+    pub async fn delete_client(&self, scope: &TenantScope, by: Acting, id: ClientId) -> Result<()> {
+        let scope = scope.clone();
+        let now = self.now();
+        let removed = self
+            .store
+            .write(move |tx| {
+                let ns = Ns::from(&scope);
+                if !tx.remove_client(ns, id)? {
+                    return Ok(false);
+                }
+                tx.append_audit(ns, now, by.event("client_deleted").target(id))?;
+                Ok(true)
+            })
+            .await?;
+        if removed { Ok(()) } else { Err(Error::NotFound) }
+    }
+}

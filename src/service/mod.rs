@@ -1,0 +1,127 @@
+//! Use cases: one function per thing a caller can do. Each change and its
+//! audit entry commit in one write transaction.
+
+pub mod activity;
+pub mod auth;
+pub mod clients;
+pub mod error;
+pub mod limiter;
+pub mod sessions;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::password::Passwords;
+use crate::auth::token::{KeyMaterial, Keys};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::domain::Timestamp;
+use crate::store::{Reads, Store, decode, encode};
+use activity::Activity;
+use limiter::LoginLimiter;
+
+pub use error::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where a request came from; recorded on sessions and audit entries.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub struct Service {
+    store: Store,
+    clock: SharedClock,
+    keys: Keys,
+    passwords: Passwords,
+    activity: Activity,
+    limiter: LoginLimiter,
+    config: Config,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredKeys {
+    current: KeyMaterial,
+    previous: Option<KeyMaterial>,
+}
+
+const KEYS_META: &str = "signing_keys";
+
+impl Service {
+    /// Load (or create) the signing keys, self-test them, and build the service.
+    pub async fn start(store: Store, clock: SharedClock, config: Config) -> Result<Arc<Self>, String> {
+        let now = clock.now();
+        let stored = store
+            .write(move |tx| {
+                if let Some(bytes) = tx.meta(KEYS_META)? {
+                    return decode::<StoredKeys>(&bytes);
+                }
+                let k = StoredKeys { current: KeyMaterial::generate(now), previous: None };
+                tx.put_meta(KEYS_META, &encode(&k))?;
+                Ok(k)
+            })
+            .await
+            .map_err(|e| format!("cannot load signing keys: {e}"))?;
+        let keys = Keys::new(&stored.current, stored.previous.as_ref(), &config.issuer);
+        keys.self_test(&config.issuer, now)?;
+        let passwords = tokio::task::spawn_blocking(Passwords::new)
+            .await
+            .map_err(|e| e.to_string())??;
+        Ok(Arc::new(Self {
+            store,
+            clock,
+            keys,
+            passwords,
+            activity: Activity::default(),
+            limiter: LoginLimiter::new(config.login_limits),
+            config,
+        }))
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// `true` once the database answers a read.
+    pub async fn ready(&self) -> bool {
+        self.store.read(|rx| rx.meta("schema_version")).await.is_ok()
+    }
+
+    /// Run the periodic activity flush until the returned handle is aborted.
+    pub fn spawn_background(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(svc.config.activity_flush);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = svc.flush_activity().await {
+                    tracing::warn!(error = %e, "activity flush failed; will retry");
+                }
+            }
+        })
+    }
+}

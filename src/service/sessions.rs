@@ -1,0 +1,227 @@
+//! Session lifecycle inside a write transaction: open, revoke; and the
+//! activity flush.
+
+use serde::Serialize;
+
+use super::{ClientMeta, Result, Service};
+use crate::auth::secret::Secret;
+use crate::auth::token::{AUDIENCE, Claims, PLATFORM_TID};
+use crate::auth::TenantScope;
+use crate::domain::session::RefreshRecord;
+use crate::domain::{
+    Policy, RevokeReason, Role, SessionId, SessionRecord, SessionState, SupportMarker, TenantId,
+    Timestamp, UserId, UserRecord,
+};
+use crate::store::{Ns, Reads, Space, StoreError, Tx};
+
+/// What login and refresh answer (SPEC §4).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPair {
+    pub access_token: Secret,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: Secret,
+    pub session_id: SessionId,
+}
+
+/// `rt1.{tenant|_platform}.{256 random bits, base64url}`
+pub(crate) fn new_refresh_token(space: &Space) -> Secret {
+    let random = Secret::random(32);
+    Secret::new(format!("rt1.{}.{}", space_tid(space), random.expose()))
+}
+
+/// Parse a refresh token's namespace; `None` if it is not one of ours.
+pub(crate) fn parse_refresh_token(token: &Secret) -> Option<Space> {
+    let mut parts = token.expose().split('.');
+    let (Some("rt1"), Some(tid), Some(random), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let well_formed = random.len() == 43
+        && random.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return None;
+    }
+    space_of_tid(tid)
+}
+
+pub(crate) fn space_of_tid(tid: &str) -> Option<Space> {
+    if tid == PLATFORM_TID {
+        return Some(Space::Platform);
+    }
+    TenantId::parse(tid).ok().map(|t| Space::Tenant(TenantScope::for_credential(t)))
+}
+
+pub(crate) fn space_tid(space: &Space) -> &str {
+    match space {
+        Space::Tenant(s) => s.tenant().as_str(),
+        Space::Platform => PLATFORM_TID,
+    }
+}
+
+pub(crate) fn space_key(space: &Space, sid: SessionId) -> super::activity::SessionKey {
+    match space {
+        Space::Tenant(s) => (Some(s.tenant().clone()), sid),
+        Space::Platform => (None, sid),
+    }
+}
+
+/// Create a session and the first generation of its refresh chain.
+pub(crate) fn open_session(
+    tx: &mut Tx<'_>,
+    space: &Space,
+    user: &UserRecord,
+    meta: &ClientMeta,
+    support: Option<SupportMarker>,
+    policy: &Policy,
+    now: Timestamp,
+) -> std::result::Result<(SessionRecord, Secret), StoreError> {
+    let session = SessionRecord {
+        id: SessionId::new_v7(),
+        user_id: user.id,
+        created_at: now,
+        last_activity_at: now,
+        expires_at: now.plus_secs(policy.absolute_timeout_secs),
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.as_deref().map(|ua| truncate(ua, 512)),
+        state: SessionState::Active,
+        support,
+    };
+    let token = new_refresh_token(space);
+    let rec = RefreshRecord { session_id: session.id, generation: 0, created_at: now, used_at: None };
+    tx.put_session(space.ns(), &session)?;
+    tx.put_refresh(space.ns(), &token.sha256(), &rec)?;
+    Ok((session, token))
+}
+
+/// Revoke one session; `false` if it does not exist or is already revoked.
+pub(crate) fn revoke_in(
+    tx: &mut Tx<'_>,
+    ns: Ns<'_>,
+    sid: SessionId,
+    now: Timestamp,
+    by: Option<UserId>,
+    reason: RevokeReason,
+    note: Option<String>,
+) -> std::result::Result<bool, StoreError> {
+    let Some(mut s) = tx.session(ns, sid)? else { return Ok(false) };
+    if !s.is_active() {
+        return Ok(false);
+    }
+    s.state = SessionState::Revoked { at: now, by, reason, note };
+    tx.put_session(ns, &s)?;
+    Ok(true)
+}
+
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+impl Service {
+    /// Sign an access token for a session.
+    pub(crate) fn mint(
+        &self,
+        space: &Space,
+        session: &SessionRecord,
+        role: Role,
+        policy: &Policy,
+        refresh_token: Secret,
+    ) -> Result<TokenPair> {
+        let now = self.now();
+        let claims = Claims {
+            iss: self.config.issuer.clone(),
+            aud: AUDIENCE.to_owned(),
+            sub: session.user_id.to_string(),
+            tid: space_tid(space).to_owned(),
+            sid: session.id.to_string(),
+            role,
+            iat: now.unix_secs(),
+            exp: now.unix_secs() + policy.access_token_ttl_secs,
+            jti: uuid::Uuid::now_v7().to_string(),
+            gid: session.support.as_ref().map(|s| s.grant_id.to_string()),
+        };
+        let access = self.keys.sign(&claims).map_err(super::Error::Internal)?;
+        Ok(TokenPair {
+            access_token: Secret::new(access),
+            token_type: "Bearer",
+            expires_in: policy.access_token_ttl_secs,
+            refresh_token,
+            session_id: session.id,
+        })
+    }
+
+    /// The freshest known activity of a session (memory, else disk).
+    pub(crate) fn last_activity(&self, space: &Space, s: &SessionRecord) -> Timestamp {
+        self.activity
+            .get(&space_key(space, s.id))
+            .map_or(s.last_activity_at, |t| t.max(s.last_activity_at))
+    }
+
+    /// Write pending last-activity times in one transaction. Returns how many.
+    pub async fn flush_activity(&self) -> Result<usize> {
+        let pending = self.activity.snapshot();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let batch = pending.clone();
+        let n = self
+            .store
+            .write(move |tx| {
+                let mut n = 0;
+                for ((tenant, sid), at) in &batch {
+                    let space = match tenant {
+                        Some(t) => Space::Tenant(TenantScope::for_credential(t.clone())),
+                        None => Space::Platform,
+                    };
+                    if let Some(mut s) = tx.session(space.ns(), *sid)?
+                        && s.last_activity_at < *at
+                    {
+                        s.last_activity_at = *at;
+                        tx.put_session(space.ns(), &s)?;
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            })
+            .await?;
+        self.activity.forget(&pending);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_tokens_name_their_namespace_and_parse_back() {
+        let acme = Space::Tenant(TenantScope::operator(TenantId::parse("acme").unwrap()));
+        let t = new_refresh_token(&acme);
+        assert!(t.expose().starts_with("rt1.acme."));
+        assert_eq!(parse_refresh_token(&t), Some(acme));
+        let p = new_refresh_token(&Space::Platform);
+        assert!(p.expose().starts_with("rt1._platform."));
+        assert_eq!(parse_refresh_token(&p), Some(Space::Platform));
+    }
+
+    #[test]
+    fn malformed_refresh_tokens_are_rejected() {
+        let good = new_refresh_token(&Space::Platform);
+        let random = good.expose().rsplit('.').next().unwrap().to_owned();
+        for bad in [
+            String::new(),
+            "rt1".into(),
+            format!("rt2.acme.{random}"),
+            format!("rt1.ACME.{random}"),
+            format!("rt1.acme.{random}.x"),
+            "rt1.acme.short".into(),
+            format!("rt1.acme.{}", random.replace(|_: char| true, "+")),
+        ] {
+            assert_eq!(parse_refresh_token(&Secret::new(bad.clone())), None, "{bad}");
+        }
+    }
+}

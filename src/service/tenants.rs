@@ -1,0 +1,164 @@
+//! Tenants, their policy, and global admins.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::Problems;
+use super::users::{Acting, NewUser, UserView, new_record, user_created_event};
+use super::{Error, Result, Service};
+use crate::auth::password::check_strength;
+use crate::auth::{Secret, TenantScope};
+use crate::domain::user::normalize_email;
+use crate::domain::{Actor, AuditEvent, GrantId, Policy, Role, TenantId, TenantRecord, Timestamp};
+use crate::store::{Ns, Reads, StoreError};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub first_admin: NewUser,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TenantView {
+    pub slug: TenantId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub policy: Policy,
+    pub first_admin: Option<UserView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActiveGrant {
+    pub id: GrantId,
+    pub expires_at: Timestamp,
+}
+
+/// Tenant metadata as global admins see it: never the tenant's data.
+#[derive(Debug, Serialize)]
+pub struct TenantSummary {
+    pub slug: TenantId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub active_grant: Option<ActiveGrant>,
+}
+
+impl Service {
+    /// Create a tenant and its first org admin, recorded in the tenant's and the platform's audit logs.
+    pub async fn create_tenant(&self, by: Acting, new: NewTenant) -> Result<TenantView> {
+        let mut p = Problems::default();
+        let slug = TenantId::parse(&new.slug);
+        if let Err(e) = &slug {
+            p.add("slug", e.to_string());
+        }
+        super::users::check_display_name(&mut p, "name", &new.name);
+        let email = match new.first_admin.validate("first_admin.", &[Role::OrgAdmin]) {
+            Ok(e) => Some(e),
+            Err(Error::Validation(v)) => {
+                v.into_iter().for_each(|(f, m)| p.add(&f, m));
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        p.finish()?;
+        let (Ok(slug), Some(email)) = (slug, email) else { return Err(Error::field("slug", "invalid")) };
+
+        let hash = self.passwords.hash(new.first_admin.password.clone()).await.map_err(Error::Internal)?;
+        let now = self.now();
+        let tenant = TenantRecord { slug: slug.clone(), name: new.name.trim().to_owned(), created_at: now, policy: Policy::default() };
+        let admin = new_record(&new.first_admin, email, hash, now);
+        let scope = TenantScope::operator(slug);
+        let (t, a) = (tenant.clone(), admin.clone());
+        self.store
+            .write(move |tx| {
+                tx.insert_tenant(&t)?;
+                let ns = Ns::from(&scope);
+                tx.put_user(ns, &a)?;
+                let created = by.event("tenant_created").target(&t.slug).details(json!({ "name": t.name }));
+                tx.append_audit(ns, now, created.clone())?;
+                tx.append_audit(ns, now, user_created_event(&by, &a))?;
+                tx.append_audit(Ns::Platform, now, created)?;
+                Ok(())
+            })
+            .await?;
+        Ok(TenantView {
+            slug: tenant.slug,
+            name: tenant.name,
+            created_at: tenant.created_at,
+            policy: tenant.policy,
+            first_admin: Some(UserView::from(&admin)),
+        })
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>> {
+        let all = self.store.read(|rx| rx.tenants()).await?;
+        Ok(all
+            .into_iter()
+            .map(|t| TenantSummary { slug: t.slug, name: t.name, created_at: t.created_at, active_grant: None })
+            .collect())
+    }
+
+    pub async fn get_policy(&self, scope: &TenantScope) -> Result<Policy> {
+        let scope = scope.clone();
+        let t = self.store.read(move |rx| rx.tenant(scope.tenant())).await?;
+        t.map(|t| t.policy).ok_or(Error::NotFound)
+    }
+
+    pub async fn put_policy(&self, scope: &TenantScope, by: Acting, policy: Policy) -> Result<Policy> {
+        let bad = policy.validate();
+        if !bad.is_empty() {
+            return Err(Error::Validation(bad.into_iter().map(|(f, m)| (f.to_owned(), m)).collect()));
+        }
+        let scope = scope.clone();
+        let now = self.now();
+        self.store
+            .write(move |tx| {
+                let Some(mut t) = tx.tenant(scope.tenant())? else { return Err(StoreError::NotFound) };
+                let old = t.policy;
+                t.policy = policy;
+                tx.update_tenant(&t)?;
+                let ev = by.event("policy_updated").target(scope.tenant()).details(json!({ "old": old, "new": policy }));
+                tx.append_audit(Ns::from(&scope), now, ev)?;
+                Ok(policy)
+            })
+            .await
+            .map_err(Error::from)
+    }
+
+    /// On a database without a global admin, create one. Returns the email,
+    /// and the password when it was generated (to print once).
+    pub async fn bootstrap_global_admin(
+        &self,
+        email: Option<String>,
+        password: Option<Secret>,
+    ) -> Result<Option<(String, Option<Secret>)>> {
+        let exists = self.store.read(|rx| Ok(!rx.users(Ns::Platform, None, 1)?.is_empty())).await?;
+        if exists {
+            return Ok(None);
+        }
+        let (email, password, generated) = match (email, password) {
+            (Some(e), Some(p)) => (e, p, false),
+            _ => ("admin@localhost".to_owned(), Secret::random(18), true),
+        };
+        let email = normalize_email(&email).ok_or_else(|| Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", "must be an email address"))?;
+        check_strength(&password).map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD", e))?;
+        let new = NewUser { email: email.clone(), display_name: "Global admin".into(), role: Role::GlobalAdmin, password: password.clone() };
+        let hash = self.passwords.hash(password.clone()).await.map_err(Error::Internal)?;
+        let now = self.now();
+        let rec = new_record(&new, email.clone(), hash, now);
+        self.store
+            .write(move |tx| {
+                if !tx.users(Ns::Platform, None, 1)?.is_empty() {
+                    return Ok(());
+                }
+                tx.put_user(Ns::Platform, &rec)?;
+                let ev = AuditEvent::new(Actor::system(), "global_admin_created").target(rec.id).details(json!({ "email": rec.email }));
+                tx.append_audit(Ns::Platform, now, ev)?;
+                Ok(())
+            })
+            .await?;
+        Ok(Some((email, generated.then_some(password))))
+    }
+}
+

@@ -1,0 +1,195 @@
+//! Users of a tenant: create and list.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::Problems;
+use super::{ClientMeta, Error, Result, Service};
+use crate::auth::password::check_strength;
+use crate::auth::{Principal, Secret, TenantScope};
+use crate::domain::user::{PasswordHash, normalize_email};
+use crate::domain::{Actor, AuditEvent, GrantId, Role, Timestamp, UserId, UserRecord};
+use crate::store::{Ns, Reads};
+
+/// A user as the API shows it (never the hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&UserRecord> for UserView {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// `POST /v1/tenants/{t}/users` body (and a tenant's first admin).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    #[serde(default = "member")]
+    pub role: Role,
+    pub password: Secret,
+}
+
+fn member() -> Role {
+    Role::Member
+}
+
+/// Who performs an action, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub actor: Actor,
+    pub grant_id: Option<GrantId>,
+    pub meta: ClientMeta,
+}
+
+impl Acting {
+    pub fn principal(p: &Principal, meta: ClientMeta) -> Self {
+        Self { actor: p.actor(), grant_id: p.grant_id, meta }
+    }
+
+    /// The operator at the command line.
+    pub fn operator() -> Self {
+        Self { actor: Actor::system(), grant_id: None, meta: ClientMeta::default() }
+    }
+
+    pub fn event(&self, action: &'static str) -> AuditEvent {
+        AuditEvent::new(self.actor.clone(), action).ip(self.meta.ip.as_deref()).grant(self.grant_id)
+    }
+}
+
+pub(crate) fn check_display_name(p: &mut Problems, field: &str, name: &str) {
+    let n = name.trim().chars().count();
+    p.check((1..=200).contains(&n), field, "must be 1 to 200 characters");
+    p.check(!name.chars().any(char::is_control), field, "must not contain control characters");
+}
+
+impl NewUser {
+    /// Validate, naming every bad field under `prefix` (e.g. `first_admin.`).
+    pub(crate) fn validate(&self, prefix: &str, allowed: &[Role]) -> Result<String> {
+        let mut p = Problems::default();
+        let email = normalize_email(&self.email);
+        p.check(email.is_some(), &format!("{prefix}email"), "must be an email address");
+        check_display_name(&mut p, &format!("{prefix}display_name"), &self.display_name);
+        if !allowed.contains(&self.role) {
+            let names: Vec<_> = allowed.iter().map(|r| r.as_str()).collect();
+            p.add(&format!("{prefix}role"), format!("must be one of {}", names.join(", ")));
+        }
+        if let Err(e) = check_strength(&self.password) {
+            p.add(&format!("{prefix}password"), e);
+        }
+        p.finish()?;
+        email.ok_or_else(|| Error::field("email", "must be an email address"))
+    }
+}
+
+pub(crate) fn new_record(u: &NewUser, email: String, hash: PasswordHash, now: Timestamp) -> UserRecord {
+    UserRecord {
+        id: UserId::new_v7(),
+        email,
+        display_name: u.display_name.trim().to_owned(),
+        role: u.role,
+        password_hash: hash,
+        disabled: false,
+        sessions_valid_after: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+pub(crate) fn user_created_event(by: &Acting, u: &UserRecord) -> AuditEvent {
+    by.event("user_created")
+        .target(u.id)
+        .details(json!({ "email": u.email, "role": u.role, "display_name": u.display_name }))
+}
+
+impl Service {
+    pub async fn create_user(&self, scope: &TenantScope, by: Acting, new: NewUser) -> Result<UserView> {
+        let email = new.validate("", &[Role::Member, Role::OrgAdmin])?;
+        let hash = self.passwords.hash(new.password.clone()).await.map_err(Error::Internal)?;
+        let now = self.now();
+        let user = new_record(&new, email, hash, now);
+        let scope = scope.clone();
+        let rec = user.clone();
+        self.store
+            .write(move |tx| {
+                let ns = Ns::from(&scope);
+                if tx.tenant(scope.tenant())?.is_none() {
+                    return Err(crate::store::StoreError::NotFound);
+                }
+                if tx.user_by_email(ns, &rec.email)?.is_some() {
+                    return Err(crate::store::StoreError::Conflict(format!("a user with email {} exists", rec.email)));
+                }
+                tx.put_user(ns, &rec)?;
+                tx.append_audit(ns, now, user_created_event(&by, &rec))?;
+                Ok(())
+            })
+            .await?;
+        Ok(UserView::from(&user))
+    }
+
+    /// Users in creation order; `q` matches email or display name (case-insensitive).
+    pub async fn list_users(
+        &self,
+        scope: &TenantScope,
+        q: Option<String>,
+        cursor: Option<UserId>,
+        limit: usize,
+    ) -> Result<Page<UserView>> {
+        let scope = scope.clone();
+        let q = q.map(|q| q.to_lowercase()).filter(|q| !q.is_empty());
+        let (items, more) = self
+            .store
+            .read(move |rx| {
+                let ns = Ns::from(&scope);
+                let mut items = Vec::new();
+                let mut after = cursor;
+                loop {
+                    let batch = rx.users(ns, after, 256)?;
+                    let done = batch.len() < 256;
+                    for u in &batch {
+                        after = Some(u.id);
+                        let hit = q.as_deref().is_none_or(|q| {
+                            u.email.contains(q) || u.display_name.to_lowercase().contains(q)
+                        });
+                        if hit {
+                            if items.len() == limit {
+                                return Ok((items, true));
+                            }
+                            items.push(UserView::from(u));
+                        }
+                    }
+                    if done {
+                        return Ok((items, false));
+                    }
+                }
+            })
+            .await?;
+        let next_cursor = if more { items.last().map(|u: &UserView| u.id.to_string()) } else { None };
+        Ok(Page { items, next_cursor })
+    }
+}

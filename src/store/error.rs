@@ -1,0 +1,54 @@
+use std::fmt;
+
+/// What the store reports upward. redb's own error types never leave `store/`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error("storage I/O: {0}")]
+    Io(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(e: impl fmt::Display) -> Self {
+        Self::Io(e.to_string())
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::io(e)
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::Error,
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError
+);
+
+/// Why the database could not be opened. Each reads as one line for the CLI.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "the database {0} is in use by another process (is `sessiond serve` running?); stop it or use another --data-dir"
+    )]
+    Locked(String),
+    #[error("{0} is not a sessiond database (refusing to touch it)")]
+    Foreign(String),
+    #[error(
+        "{path} has schema version {found}, newer than this sessiond supports ({supported}); upgrade sessiond"
+    )]
+    TooNew { path: String, found: u32, supported: u32 },
+    #[error("cannot open {path}: {msg}")]
+    Io { path: String, msg: String },
+}

@@ -1,0 +1,224 @@
+//! The redb store: opening and schema checks, the group-commit writer, and
+//! typed views over read and write transactions.
+//!
+//! Every write goes through one writer thread. It drains its queue, applies
+//! every queued command in one transaction, commits once, and only then
+//! answers the callers (group commit): under load N fsyncs become one.
+//! A command that fails must fail before it writes (check, then write).
+
+mod codec;
+mod error;
+pub mod tables;
+mod views;
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction};
+use tokio::sync::{mpsc, oneshot};
+
+pub use codec::{decode, encode};
+pub use error::{OpenError, StoreError};
+pub use tables::{Ns, SCHEMA_VERSION, Space};
+pub use views::{Reads, Rx, Tx};
+
+use tables::META;
+
+type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&mut Tx<'_>) -> Done + Send>;
+
+/// Most commands one commit carries.
+const MAX_BATCH: usize = 512;
+
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    jobs: mpsc::UnboundedSender<Job>,
+    path: Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+pub const DB_FILE: &str = "sessiond.redb";
+
+impl Store {
+    /// Open (or create) `dir/sessiond.redb` and start the writer thread.
+    pub fn open(dir: &Path) -> Result<Store, OpenError> {
+        let path = dir.join(DB_FILE);
+        let shown = path.display().to_string();
+        let io = |e: &dyn std::fmt::Display| OpenError::Io { path: shown.clone(), msg: e.to_string() };
+        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
+        let fresh = std::fs::metadata(&path).map(|m| m.len() == 0).unwrap_or(true);
+        if fresh {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| io(&e))?;
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io(&e))?;
+
+        let builder = Database::builder();
+        // A non-empty file is never initialised: a foreign file is refused, not overwritten.
+        let opened = if fresh { builder.create(&path) } else { builder.open(&path) };
+        let db = opened.map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => OpenError::Locked(shown.clone()),
+            DatabaseError::Storage(redb::StorageError::Io(e)) => io(&e),
+            _ => OpenError::Foreign(shown.clone()),
+        })?;
+        check_schema(&db, &shown)?;
+
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer_db = db.clone();
+        std::thread::Builder::new()
+            .name("sessiond-writer".into())
+            .spawn(move || writer_loop(writer_db, rx))
+            .map_err(|e| io(&e))?;
+        Ok(Store { db, jobs: tx, path: Arc::new(path) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn submit<R, F>(&self, f: F) -> oneshot::Receiver<Result<R, StoreError>>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job: Job = Box::new(move |tx| {
+            let outcome = f(tx);
+            Box::new(move |commit: Result<(), StoreError>| {
+                let _ = reply.send(commit.and(outcome));
+            })
+        });
+        // If the writer is gone the receiver reports it below.
+        let _ = self.jobs.send(job);
+        rx
+    }
+
+    /// Run `f` in the next group commit; resolves once the commit is durable.
+    pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.submit(f).await.unwrap_or_else(|_| Err(StoreError::Io("writer stopped".into())))
+    }
+
+    /// [`Store::write`] for callers outside the async runtime (CLI).
+    pub fn write_blocking<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.submit(f)
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(StoreError::Io("writer stopped".into())))
+    }
+
+    /// A consistent snapshot read, on a blocking thread.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Rx) -> Result<R, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.read_blocking(f))
+            .await
+            .unwrap_or_else(|e| Err(StoreError::io(e)))
+    }
+
+    pub fn read_blocking<R>(&self, f: impl FnOnce(&Rx) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let rx = Rx::new(self.db.begin_read()?);
+        f(&rx)
+    }
+}
+
+fn check_schema(db: &Database, shown: &str) -> Result<(), OpenError> {
+    let foreign = || OpenError::Foreign(shown.to_owned());
+    let io = |e: &dyn std::fmt::Display| OpenError::Io { path: shown.to_owned(), msg: e.to_string() };
+    let txn = db.begin_write().map_err(|e| io(&e))?;
+    let found = {
+        let meta = txn.open_table(META).map_err(|_| foreign())?;
+        let v = meta.get("schema_version").map_err(|e| io(&e))?;
+        v.map(|g| {
+            let b = g.value();
+            <[u8; 4]>::try_from(b).map(u32::from_le_bytes).map_err(|_| foreign())
+        })
+        .transpose()?
+    };
+    match found {
+        Some(v) if v == SCHEMA_VERSION => Ok(()),
+        Some(v) if v > SCHEMA_VERSION => Err(OpenError::TooNew {
+            path: shown.to_owned(),
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+        // No older schema exists yet; a future v2 migrates v1 here.
+        Some(_) => Err(foreign()),
+        None => {
+            let others = txn
+                .list_tables()
+                .map_err(|e| io(&e))?
+                .any(|t| t.name() != "meta");
+            if others {
+                return Err(foreign());
+            }
+            let mut meta = txn.open_table(META).map_err(|e| io(&e))?;
+            meta.insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())
+                .map_err(|e| io(&e))?;
+            drop(meta);
+            txn.commit().map_err(|e| io(&e))
+        }
+    }
+}
+
+fn writer_loop(db: Arc<Database>, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&db, &mut batch);
+    }
+}
+
+fn run_batch(db: &Database, batch: &mut Vec<Job>) {
+    let mut txn: WriteTransaction = match db.begin_write() {
+        Ok(t) => t,
+        Err(e) => {
+            // Dropping the jobs drops their reply channels: each caller sees an error.
+            tracing::error!(error = %e, "cannot begin write transaction");
+            batch.clear();
+            return;
+        }
+    };
+    txn.set_two_phase_commit(true);
+    let dones: Vec<Done> = {
+        let mut tx = Tx::new(&txn);
+        batch.drain(..).map(|job| job(&mut tx)).collect()
+    };
+    let result = txn.commit().map_err(StoreError::from);
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "group commit failed");
+    }
+    for done in dones {
+        done(result.clone());
+    }
+}

@@ -1,0 +1,142 @@
+//! Every table of the database, and the one function that names a
+//! namespace's tables.
+//!
+//! Layout: global tables are bare names; a tenant's tables are `t/{slug}/{kind}`;
+//! the platform's (global admins, their sessions, the platform audit) are
+//! `p/{kind}`. A slug never contains `/`, so no two namespaces share a table.
+
+use redb::TableDefinition;
+
+use crate::auth::TenantScope;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `schema_version` → u32 LE, `signing_keys` → record.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// slug → TenantRecord
+pub const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+/// client id → owning tenant slug (so introspection can find the client).
+pub const CLIENT_TENANT: TableDefinition<u128, &str> = TableDefinition::new("client_tenant");
+
+/// A namespace: one tenant's tables, or the platform's.
+///
+/// A tenant namespace can only be made from a [`TenantScope`], the capability
+/// the auth layer hands out after checking the caller may act in that tenant.
+#[derive(Debug, Clone, Copy)]
+pub enum Ns<'a> {
+    Tenant(&'a TenantScope),
+    Platform,
+}
+
+impl<'a> From<&'a TenantScope> for Ns<'a> {
+    fn from(s: &'a TenantScope) -> Self {
+        Ns::Tenant(s)
+    }
+}
+
+/// An owned namespace, for code that decides at run time which one it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Space {
+    Tenant(TenantScope),
+    Platform,
+}
+
+impl Space {
+    pub fn ns(&self) -> Ns<'_> {
+        match self {
+            Space::Tenant(s) => Ns::Tenant(s),
+            Space::Platform => Ns::Platform,
+        }
+    }
+}
+
+/// The kinds of table every namespace has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// user id → UserRecord
+    Users,
+    /// email → user id
+    UsersByEmail,
+    /// session id → SessionRecord (UUIDv7 ids: key order is creation order)
+    Sessions,
+    /// (user id, session id) → ()
+    SessionsByUser,
+    /// SHA-256(refresh token) → RefreshRecord
+    Refresh,
+    /// client id → ClientRecord
+    Clients,
+    /// seq → AuditEntry
+    Audit,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Users => "users",
+            Kind::UsersByEmail => "users_by_email",
+            Kind::Sessions => "sessions",
+            Kind::SessionsByUser => "sessions_by_user",
+            Kind::Refresh => "refresh",
+            Kind::Clients => "clients",
+            Kind::Audit => "audit",
+        }
+    }
+}
+
+/// The only place a table name is built.
+pub fn table_name(ns: Ns<'_>, kind: Kind) -> String {
+    match ns {
+        Ns::Tenant(scope) => format!("t/{}/{}", scope.tenant(), kind.as_str()),
+        Ns::Platform => format!("p/{}", kind.as_str()),
+    }
+}
+
+/// The slug a tenant table name belongs to, if it is one.
+pub fn tenant_of_table(name: &str) -> Option<&str> {
+    name.strip_prefix("t/")?.split('/').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TenantId;
+    use std::collections::HashSet;
+
+    const KINDS: [Kind; 7] = [
+        Kind::Users,
+        Kind::UsersByEmail,
+        Kind::Sessions,
+        Kind::SessionsByUser,
+        Kind::Refresh,
+        Kind::Clients,
+        Kind::Audit,
+    ];
+
+    #[test]
+    fn no_two_namespaces_share_a_table() {
+        let slugs = ["acme", "acme-users", "users", "t-acme", "a-b", "ab-", "abc"];
+        let mut seen = HashSet::new();
+        for slug in slugs {
+            let Ok(t) = TenantId::parse(slug) else { continue };
+            let scope = TenantScope::operator(t);
+            for k in KINDS {
+                let name = table_name(Ns::Tenant(&scope), k);
+                assert_eq!(tenant_of_table(&name), Some(slug));
+                assert!(seen.insert(name.clone()), "{name} built twice");
+            }
+        }
+        for k in KINDS {
+            let name = table_name(Ns::Platform, k);
+            assert_eq!(tenant_of_table(&name), None);
+            assert!(seen.insert(name));
+        }
+        assert_eq!(seen.len(), 7 * 7);
+    }
+
+    #[test]
+    fn tenant_table_names_are_prefixed() {
+        let scope = TenantScope::operator(TenantId::parse("acme").unwrap());
+        assert_eq!(table_name(Ns::Tenant(&scope), Kind::Sessions), "t/acme/sessions");
+        assert_eq!(table_name(Ns::Platform, Kind::Audit), "p/audit");
+    }
+}

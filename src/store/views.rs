@@ -1,0 +1,336 @@
+//! Typed views over transactions. Read methods are written once (`Reads`)
+//! and work on both a read snapshot (`Rx`) and the writer's transaction (`Tx`).
+
+use redb::{
+    Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, TableError, Value,
+    WriteTransaction,
+};
+
+use super::codec::{decode, encode};
+use super::tables::{CLIENT_TENANT, Kind, META, Ns, TENANTS, table_name};
+use super::StoreError;
+use crate::domain::audit::{AuditEntry, GENESIS, Hash};
+use crate::domain::session::RefreshRecord;
+use crate::domain::{
+    AuditEvent, ClientId, ClientRecord, SessionId, SessionRecord, TenantId, TenantRecord,
+    Timestamp, UserId, UserRecord,
+};
+
+/// A transaction tables can be opened from. Not for use outside the store.
+pub trait Source {
+    type Table<'s, K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>
+    where
+        Self: 's;
+
+    /// `None` when the table does not exist yet (read snapshots only).
+    #[doc(hidden)]
+    fn open<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Option<Self::Table<'_, K, V>>, StoreError>;
+}
+
+/// A read snapshot.
+pub struct Rx {
+    txn: ReadTransaction,
+}
+
+impl Rx {
+    pub(super) fn new(txn: ReadTransaction) -> Self {
+        Self { txn }
+    }
+}
+
+impl Source for Rx {
+    type Table<'s, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
+
+    fn open<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Option<ReadOnlyTable<K, V>>, StoreError> {
+        match self.txn.open_table(def) {
+            Ok(t) => Ok(Some(t)),
+            Err(TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The writer's transaction, shared by every command of one group commit.
+pub struct Tx<'a> {
+    txn: &'a WriteTransaction,
+}
+
+impl<'a> Tx<'a> {
+    pub(super) fn new(txn: &'a WriteTransaction) -> Self {
+        Self { txn }
+    }
+
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Table<'a, K, V>, StoreError> {
+        Ok(self.txn.open_table(def)?)
+    }
+}
+
+impl Source for Tx<'_> {
+    type Table<'s, K: Key + 'static, V: Value + 'static>
+        = Table<'s, K, V>
+    where
+        Self: 's;
+
+    fn open<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Option<Table<'_, K, V>>, StoreError> {
+        Ok(Some(self.txn.open_table(def)?))
+    }
+}
+
+fn get_rec<T: serde::de::DeserializeOwned, K: Key + 'static>(
+    t: &impl ReadableTable<K, &'static [u8]>,
+    key: K::SelfType<'_>,
+) -> Result<Option<T>, StoreError> {
+    match t.get(key)? {
+        Some(v) => decode(v.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+macro_rules! def {
+    ($name:ident : $k:ty => $v:ty) => {
+        TableDefinition::<$k, $v>::new(&$name)
+    };
+}
+
+/// Reads available on snapshots and inside the writer.
+pub trait Reads: Source {
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(t) = self.open(META)? else { return Ok(None) };
+        Ok(t.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    fn tenant(&self, slug: &TenantId) -> Result<Option<TenantRecord>, StoreError> {
+        let Some(t) = self.open(TENANTS)? else { return Ok(None) };
+        get_rec(&t, slug.as_str())
+    }
+
+    fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        let Some(t) = self.open(TENANTS)? else { return Ok(Vec::new()) };
+        t.iter()?
+            .map(|r| {
+                let (_, v) = r?;
+                decode(v.value())
+            })
+            .collect()
+    }
+
+    fn client_tenant(&self, id: ClientId) -> Result<Option<TenantId>, StoreError> {
+        let Some(t) = self.open(CLIENT_TENANT)? else { return Ok(None) };
+        let Some(v) = t.get(id.as_u128())? else { return Ok(None) };
+        TenantId::parse(v.value()).map(Some).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    fn user(&self, ns: Ns<'_>, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let name = table_name(ns, Kind::Users);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(None) };
+        get_rec(&t, id.as_u128())
+    }
+
+    fn user_by_email(&self, ns: Ns<'_>, email: &str) -> Result<Option<UserRecord>, StoreError> {
+        let name = table_name(ns, Kind::UsersByEmail);
+        let id = {
+            let Some(t) = self.open(def!(name: &str => u128))? else { return Ok(None) };
+            let Some(id) = t.get(email)? else { return Ok(None) };
+            UserId::from_u128(id.value())
+        };
+        self.user(ns, id)
+    }
+
+    /// Users in id (creation) order, starting after `after`.
+    fn users(&self, ns: Ns<'_>, after: Option<UserId>, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+        let name = table_name(ns, Kind::Users);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(Vec::new()) };
+        let start = after.map(|a| a.as_u128().saturating_add(1)).unwrap_or(0);
+        let mut out = Vec::new();
+        for r in t.range(start..)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, v) = r?;
+            out.push(decode(v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn session(&self, ns: Ns<'_>, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let name = table_name(ns, Kind::Sessions);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(None) };
+        get_rec(&t, id.as_u128())
+    }
+
+    fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError> {
+        let name = table_name(ns, Kind::SessionsByUser);
+        let Some(t) = self.open(def!(name: (u128, u128) => ()))? else { return Ok(Vec::new()) };
+        let u = user.as_u128();
+        t.range((u, 0)..=(u, u128::MAX))?
+            .map(|r| Ok(SessionId::from_u128(r?.0.value().1)))
+            .collect()
+    }
+
+    fn refresh(&self, ns: Ns<'_>, hash: &[u8; 32]) -> Result<Option<RefreshRecord>, StoreError> {
+        let name = table_name(ns, Kind::Refresh);
+        let Some(t) = self.open(def!(name: &[u8; 32] => &[u8]))? else { return Ok(None) };
+        get_rec(&t, hash)
+    }
+
+    fn client(&self, ns: Ns<'_>, id: ClientId) -> Result<Option<ClientRecord>, StoreError> {
+        let name = table_name(ns, Kind::Clients);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(None) };
+        get_rec(&t, id.as_u128())
+    }
+
+    fn clients(&self, ns: Ns<'_>) -> Result<Vec<ClientRecord>, StoreError> {
+        let name = table_name(ns, Kind::Clients);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(Vec::new()) };
+        t.iter()?.map(|r| decode(r?.1.value())).collect()
+    }
+
+    /// The newest entry's (seq, hash), or (0, GENESIS) for an empty log.
+    fn audit_head(&self, ns: Ns<'_>) -> Result<(u64, Hash), StoreError> {
+        let name = table_name(ns, Kind::Audit);
+        let Some(t) = self.open(def!(name: u64 => &[u8]))? else { return Ok((0, GENESIS)) };
+        match t.last()? {
+            Some((_, v)) => {
+                let e: AuditEntry = decode(v.value())?;
+                Ok((e.seq, e.hash))
+            }
+            None => Ok((0, GENESIS)),
+        }
+    }
+
+    /// Entries with `seq` in `range`, oldest first, handed to `f` one at a
+    /// time (so a whole log is never held in memory). `f` returns `false` to stop.
+    /// An undecodable entry is passed as `Err(seq)`.
+    fn audit_scan(
+        &self,
+        ns: Ns<'_>,
+        range: std::ops::RangeInclusive<u64>,
+        newest_first: bool,
+        f: &mut dyn FnMut(Result<AuditEntry, u64>) -> bool,
+    ) -> Result<(), StoreError> {
+        let name = table_name(ns, Kind::Audit);
+        let Some(t) = self.open(def!(name: u64 => &[u8]))? else { return Ok(()) };
+        let iter = t.range(range)?;
+        let mut visit = |r: Result<(redb::AccessGuard<'_, u64>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>| -> Result<bool, StoreError> {
+            let (k, v) = r?;
+            let e = decode::<AuditEntry>(v.value()).map_err(|_| k.value());
+            Ok(f(e))
+        };
+        if newest_first {
+            for r in iter.rev() {
+                if !visit(r)? {
+                    break;
+                }
+            }
+        } else {
+            for r in iter {
+                if !visit(r)? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: Source> Reads for S {}
+
+/// Writes, only inside the writer's transaction.
+impl Tx<'_> {
+    pub fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.table(META)?.insert(key, value)?;
+        Ok(())
+    }
+
+    /// Insert a new tenant; `Conflict` if the slug is taken.
+    pub fn insert_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError> {
+        let mut tab = self.table(TENANTS)?;
+        if tab.get(t.slug.as_str())?.is_some() {
+            return Err(StoreError::Conflict(format!("tenant {} exists", t.slug)));
+        }
+        tab.insert(t.slug.as_str(), encode(t).as_slice())?;
+        Ok(())
+    }
+
+    pub fn update_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError> {
+        self.table(TENANTS)?.insert(t.slug.as_str(), encode(t).as_slice())?;
+        Ok(())
+    }
+
+    /// Insert or update a user, keeping the email index; `Conflict` if the
+    /// email belongs to another user of the namespace.
+    pub fn put_user(&mut self, ns: Ns<'_>, u: &UserRecord) -> Result<(), StoreError> {
+        let by_email = table_name(ns, Kind::UsersByEmail);
+        let users = table_name(ns, Kind::Users);
+        let old: Option<UserRecord> = self.user(ns, u.id)?;
+        let mut idx = self.table(def!(by_email: &str => u128))?;
+        if let Some(owner) = idx.get(u.email.as_str())?.map(|v| v.value())
+            && owner != u.id.as_u128()
+        {
+            return Err(StoreError::Conflict(format!("email {} is taken", u.email)));
+        }
+        if let Some(old) = old
+            && old.email != u.email
+        {
+            idx.remove(old.email.as_str())?;
+        }
+        idx.insert(u.email.as_str(), u.id.as_u128())?;
+        drop(idx);
+        self.table(def!(users: u128 => &[u8]))?.insert(u.id.as_u128(), encode(u).as_slice())?;
+        Ok(())
+    }
+
+    pub fn put_session(&mut self, ns: Ns<'_>, s: &SessionRecord) -> Result<(), StoreError> {
+        let sessions = table_name(ns, Kind::Sessions);
+        let by_user = table_name(ns, Kind::SessionsByUser);
+        self.table(def!(sessions: u128 => &[u8]))?.insert(s.id.as_u128(), encode(s).as_slice())?;
+        self.table(def!(by_user: (u128, u128) => ()))?
+            .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
+        Ok(())
+    }
+
+    pub fn put_refresh(&mut self, ns: Ns<'_>, hash: &[u8; 32], r: &RefreshRecord) -> Result<(), StoreError> {
+        let name = table_name(ns, Kind::Refresh);
+        self.table(def!(name: &[u8; 32] => &[u8]))?.insert(hash, encode(r).as_slice())?;
+        Ok(())
+    }
+
+    /// Add a client to a tenant namespace and the global client index.
+    pub fn insert_client(&mut self, ns: Ns<'_>, tenant: &TenantId, c: &ClientRecord) -> Result<(), StoreError> {
+        let name = table_name(ns, Kind::Clients);
+        self.table(def!(name: u128 => &[u8]))?.insert(c.id.as_u128(), encode(c).as_slice())?;
+        self.table(CLIENT_TENANT)?.insert(c.id.as_u128(), tenant.as_str())?;
+        Ok(())
+    }
+
+    /// Remove a client; `false` if it was not there.
+    pub fn remove_client(&mut self, ns: Ns<'_>, id: ClientId) -> Result<bool, StoreError> {
+        let name = table_name(ns, Kind::Clients);
+        let existed = self.table(def!(name: u128 => &[u8]))?.remove(id.as_u128())?.is_some();
+        if existed {
+            self.table(CLIENT_TENANT)?.remove(id.as_u128())?;
+        }
+        Ok(existed)
+    }
+
+    /// Append to the namespace's hash chain. The only write the audit table takes.
+    pub fn append_audit(&mut self, ns: Ns<'_>, at: Timestamp, ev: AuditEvent) -> Result<u64, StoreError> {
+        let (seq, prev) = self.audit_head(ns)?;
+        let entry = AuditEntry::seal(seq + 1, at, prev, ev);
+        let name = table_name(ns, Kind::Audit);
+        self.table(def!(name: u64 => &[u8]))?.insert(entry.seq, encode(&entry).as_slice())?;
+        Ok(entry.seq)
+    }
+}
