@@ -9,10 +9,12 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
 
-// pub use http::app;
+pub use http::app;

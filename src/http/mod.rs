@@ -1,1 +1,51 @@
+//! The JSON API: router and layers. Handlers extract, call one service
+//! function, and map the result.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod ops;
+pub mod platform;
+pub mod state;
+pub mod users;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::routing::{delete, get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use state::AppState;
+
+/// Request bodies above this are refused with 413 `payload_too_large`.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/platform/auth/login", post(auth::platform_login))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/auth/me", get(auth::me))
+        .route("/v1/auth/verify", get(auth::verify))
+        .route("/v1/oauth/introspect", post(auth::introspect))
+        .route("/v1/oauth/revoke", post(auth::oauth_revoke))
+        .route("/v1/platform/tenants", get(platform::list_tenants).post(platform::create_tenant))
+        .route("/v1/tenants/{t}/users", get(users::list_users).post(users::create_user))
+        .route("/v1/tenants/{t}/clients", get(users::list_clients).post(users::create_client))
+        .route("/v1/tenants/{t}/clients/{id}", delete(users::delete_client))
+        .route("/v1/tenants/{t}/policy", get(users::get_policy).put(users::put_policy))
+        .route("/.well-known/jwks.json", get(ops::jwks))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz));
+
+    api.fallback(ops::not_found)
+        .method_not_allowed_fallback(ops::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

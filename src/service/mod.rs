@@ -2,6 +2,7 @@
 //! audit entry commit in one write transaction.
 
 pub mod activity;
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod error;

@@ -72,7 +72,7 @@ impl Store {
         let opened = if fresh { builder.create(&path) } else { builder.open(&path) };
         let db = opened.map_err(|e| match e {
             DatabaseError::DatabaseAlreadyOpen => OpenError::Locked(shown.clone()),
-            DatabaseError::Storage(redb::StorageError::Io(e)) => io(&e),
+            DatabaseError::Storage(redb::StorageError::Io(e)) if e.kind() != std::io::ErrorKind::InvalidData => io(&e),
             _ => OpenError::Foreign(shown.clone()),
         })?;
         check_schema(&db, &shown)?;

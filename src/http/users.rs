@@ -1,0 +1,113 @@
+//! SPEC §5: users, service clients and policy of a tenant.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+
+use super::extract::{AppJson, AppQuery, TenantAdmin};
+use super::state::AppState;
+use crate::domain::{ClientId, Policy, UserId};
+use crate::service::users::{Acting, NewUser};
+use crate::service::{ClientMeta, Error};
+
+/// `limit` (1–200, default 50) and `cursor`, validated.
+#[derive(Debug, Deserialize, Default)]
+pub struct Paging {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    pub fn limit(&self) -> Result<usize, Error> {
+        match self.limit.as_deref() {
+            None => Ok(50),
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+                .ok_or_else(|| Error::field("limit", "must be an integer from 1 to 200")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserQuery {
+    q: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+pub async fn list_users(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    AppQuery(q): AppQuery<UserQuery>,
+) -> Result<impl IntoResponse, Error> {
+    let limit = q.paging.limit()?;
+    let cursor = q
+        .paging
+        .cursor
+        .as_deref()
+        .map(UserId::parse)
+        .transpose()
+        .map_err(|_| Error::field("cursor", "malformed cursor"))?;
+    Ok(Json(s.svc.list_users(&admin.scope, q.q, cursor, limit).await?))
+}
+
+pub async fn create_user(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    meta: ClientMeta,
+    AppJson(new): AppJson<NewUser>,
+) -> Result<impl IntoResponse, Error> {
+    let by = Acting::principal(&admin.principal, meta);
+    Ok((StatusCode::CREATED, Json(s.svc.create_user(&admin.scope, by, new).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewClientBody {
+    name: String,
+}
+
+pub async fn list_clients(State(s): State<AppState>, admin: TenantAdmin) -> Result<impl IntoResponse, Error> {
+    let items = s.svc.list_clients(&admin.scope).await?;
+    Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
+}
+
+pub async fn create_client(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    meta: ClientMeta,
+    AppJson(b): AppJson<NewClientBody>,
+) -> Result<impl IntoResponse, Error> {
+    let by = Acting::principal(&admin.principal, meta);
+    Ok((StatusCode::CREATED, Json(s.svc.create_client(&admin.scope, by, &b.name).await?)))
+}
+
+pub async fn delete_client(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    meta: ClientMeta,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<StatusCode, Error> {
+    let id = ClientId::parse(&id).map_err(|_| Error::NotFound)?;
+    let by = Acting::principal(&admin.principal, meta);
+    s.svc.delete_client(&admin.scope, by, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_policy(State(s): State<AppState>, admin: TenantAdmin) -> Result<impl IntoResponse, Error> {
+    Ok(Json(s.svc.get_policy(&admin.scope).await?))
+}
+
+pub async fn put_policy(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    meta: ClientMeta,
+    AppJson(policy): AppJson<Policy>,
+) -> Result<impl IntoResponse, Error> {
+    let by = Acting::principal(&admin.principal, meta);
+    Ok(Json(s.svc.put_policy(&admin.scope, by, policy).await?))
+}
