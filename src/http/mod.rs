@@ -1,11 +1,13 @@
 //! The JSON API: router and layers. Handlers extract, call one service
 //! function, and map the result.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod ops;
 pub mod platform;
+pub mod sessions;
 pub mod state;
 pub mod users;
 
@@ -32,7 +34,18 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/oauth/introspect", post(auth::introspect))
         .route("/v1/oauth/revoke", post(auth::oauth_revoke))
         .route("/v1/platform/tenants", get(platform::list_tenants).post(platform::create_tenant))
+        .route("/v1/platform/audit", get(audit::platform_query))
+        .route("/v1/tenants/{t}/sessions", get(sessions::list))
+        .route("/v1/tenants/{t}/sessions/revoke", post(sessions::revoke_bulk))
+        .route("/v1/tenants/{t}/sessions/{sid}", get(sessions::show))
+        .route("/v1/tenants/{t}/sessions/{sid}/revoke", post(sessions::revoke_one))
         .route("/v1/tenants/{t}/users", get(users::list_users).post(users::create_user))
+        .route("/v1/tenants/{t}/users/{uid}", get(users::show_user).patch(users::patch_user))
+        .route("/v1/tenants/{t}/users/{uid}/password", post(users::set_password))
+        .route("/v1/tenants/{t}/users/{uid}/revoke-sessions", post(sessions::revoke_user))
+        .route("/v1/tenants/{t}/audit", get(audit::query))
+        .route("/v1/tenants/{t}/audit/export", get(audit::export))
+        .route("/v1/tenants/{t}/audit/verify", get(audit::verify))
         .route("/v1/tenants/{t}/clients", get(users::list_clients).post(users::create_client))
         .route("/v1/tenants/{t}/clients/{id}", delete(users::delete_client))
         .route("/v1/tenants/{t}/policy", get(users::get_policy).put(users::put_policy))

@@ -90,3 +90,96 @@ impl Service {
         }
     }
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    pub actor_id: Option<crate::domain::UserId>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// Entries with `seq` below this (the cursor).
+    pub before_seq: Option<u64>,
+    pub limit: usize,
+}
+
+impl AuditFilter {
+    fn matches(&self, e: &crate::domain::AuditEntry) -> bool {
+        self.action.as_deref().is_none_or(|a| e.action == a)
+            && self.actor_id.is_none_or(|id| e.actor.id == Some(id))
+            && self.since.is_none_or(|s| e.at >= s)
+            && self.until.is_none_or(|u| e.at < u)
+    }
+}
+
+impl Service {
+    /// Entries newest first, filtered, one page.
+    pub async fn query_audit(&self, space: &Space, f: AuditFilter) -> Result<super::users::Page<serde_json::Value>> {
+        let space = space.clone();
+        let (items, more) = self
+            .store
+            .read(move |rx| {
+                if let Space::Tenant(s) = &space
+                    && rx.tenant(s.tenant())?.is_none()
+                {
+                    return Err(StoreError::NotFound);
+                }
+                let upper = f.before_seq.map_or(u64::MAX, |b| b.saturating_sub(1));
+                let mut items = Vec::new();
+                let mut more = false;
+                rx.audit_scan(space.ns(), 1..=upper, true, &mut |e| {
+                    let Ok(e) = e else { return true };
+                    // Newest first: once older than `since`, nothing further matches.
+                    if f.since.is_some_and(|s| e.at < s) {
+                        return false;
+                    }
+                    if !f.matches(&e) {
+                        return true;
+                    }
+                    if items.len() == f.limit {
+                        more = true;
+                        return false;
+                    }
+                    items.push(e);
+                    true
+                })?;
+                Ok((items, more))
+            })
+            .await?;
+        let next_cursor = if more { items.last().map(|e| e.seq.to_string()) } else { None };
+        Ok(super::users::Page { items: items.iter().map(|e| e.to_json()).collect(), next_cursor })
+    }
+
+    /// NDJSON lines, oldest first, produced on a blocking thread into a bounded
+    /// channel: the whole log is never in memory.
+    pub fn stream_audit(self: &std::sync::Arc<Self>, scope: &TenantScope) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let svc = self.clone();
+        let scope = scope.clone();
+        tokio::task::spawn_blocking(move || {
+            struct ChannelWriter(tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>, Vec<u8>);
+            impl Write for ChannelWriter {
+                fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                    self.1.extend_from_slice(buf);
+                    if self.1.len() >= 32 * 1024 {
+                        self.flush()?;
+                    }
+                    Ok(buf.len())
+                }
+                fn flush(&mut self) -> std::io::Result<()> {
+                    if self.1.is_empty() {
+                        return Ok(());
+                    }
+                    let chunk = std::mem::take(&mut self.1);
+                    self.0.blocking_send(Ok(chunk)).map_err(|_| std::io::ErrorKind::BrokenPipe.into())
+                }
+            }
+            let mut w = ChannelWriter(tx.clone(), Vec::new());
+            let result = svc.export_audit_blocking(&scope, None, &mut w).and_then(|_| w.flush().map_err(|e| Error::Internal(e.to_string())));
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "audit export stopped");
+                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+            }
+        });
+        rx
+    }
+}

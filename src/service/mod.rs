@@ -7,8 +7,11 @@ pub mod auth;
 pub mod clients;
 pub mod error;
 pub mod limiter;
+pub mod revoke;
+pub mod session_list;
 pub mod sessions;
 pub mod tenants;
+pub mod user_admin;
 pub mod users;
 
 use std::sync::Arc;

@@ -61,6 +61,8 @@ pub enum Kind {
     Sessions,
     /// (user id, session id) → ()
     SessionsByUser,
+    /// (0 active | 1 revoked, last activity ms, session id) → ()
+    SessionsByActivity,
     /// SHA-256(refresh token) → RefreshRecord
     Refresh,
     /// client id → ClientRecord
@@ -76,6 +78,7 @@ impl Kind {
             Kind::UsersByEmail => "users_by_email",
             Kind::Sessions => "sessions",
             Kind::SessionsByUser => "sessions_by_user",
+            Kind::SessionsByActivity => "sessions_by_activity",
             Kind::Refresh => "refresh",
             Kind::Clients => "clients",
             Kind::Audit => "audit",
@@ -102,11 +105,12 @@ mod tests {
     use crate::domain::TenantId;
     use std::collections::HashSet;
 
-    const KINDS: [Kind; 7] = [
+    const KINDS: [Kind; 8] = [
         Kind::Users,
         Kind::UsersByEmail,
         Kind::Sessions,
         Kind::SessionsByUser,
+        Kind::SessionsByActivity,
         Kind::Refresh,
         Kind::Clients,
         Kind::Audit,
@@ -130,7 +134,7 @@ mod tests {
             assert_eq!(tenant_of_table(&name), None);
             assert!(seen.insert(name));
         }
-        assert_eq!(seen.len(), 7 * 7);
+        assert_eq!(seen.len(), 7 * 8);
     }
 
     #[test]

@@ -179,6 +179,43 @@ pub trait Reads: Source {
             .collect()
     }
 
+    /// Up to `n` (last activity, session) keys of one state (0 active, 1 revoked),
+    /// newest first, strictly below `before`.
+    fn activity_page(
+        &self,
+        ns: Ns<'_>,
+        state: u8,
+        before: Option<(i64, SessionId)>,
+        n: usize,
+    ) -> Result<Vec<(i64, SessionId)>, StoreError> {
+        let name = table_name(ns, Kind::SessionsByActivity);
+        let Some(t) = self.open(def!(name: (u8, i64, u128) => ()))? else { return Ok(Vec::new()) };
+        let range = match before {
+            Some((a, sid)) => t.range((state, i64::MIN, 0)..(state, a, sid.as_u128()))?,
+            None => t.range((state, i64::MIN, 0)..=(state, i64::MAX, u128::MAX))?,
+        };
+        range
+            .rev()
+            .take(n)
+            .map(|r| {
+                let (k, _) = r?;
+                let (_, a, sid) = k.value();
+                Ok((a, SessionId::from_u128(sid)))
+            })
+            .collect()
+    }
+
+    /// Up to `n` sessions, newest created first, strictly before `before`.
+    fn sessions_page(&self, ns: Ns<'_>, before: Option<SessionId>, n: usize) -> Result<Vec<SessionRecord>, StoreError> {
+        let name = table_name(ns, Kind::Sessions);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(Vec::new()) };
+        let range = match before {
+            Some(b) => t.range(..b.as_u128())?,
+            None => t.range(0..)?,
+        };
+        range.rev().take(n).map(|r| decode(r?.1.value())).collect()
+    }
+
     fn refresh(&self, ns: Ns<'_>, hash: &[u8; 32]) -> Result<Option<RefreshRecord>, StoreError> {
         let name = table_name(ns, Kind::Refresh);
         let Some(t) = self.open(def!(name: &[u8; 32] => &[u8]))? else { return Ok(None) };
@@ -292,12 +329,26 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Insert or update a session, keeping the by-user and by-activity indexes.
     pub fn put_session(&mut self, ns: Ns<'_>, s: &SessionRecord) -> Result<(), StoreError> {
+        let old = self.session(ns, s.id)?;
         let sessions = table_name(ns, Kind::Sessions);
         let by_user = table_name(ns, Kind::SessionsByUser);
+        let by_activity = table_name(ns, Kind::SessionsByActivity);
         self.table(def!(sessions: u128 => &[u8]))?.insert(s.id.as_u128(), encode(s).as_slice())?;
-        self.table(def!(by_user: (u128, u128) => ()))?
-            .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
+        if old.is_none() {
+            self.table(def!(by_user: (u128, u128) => ()))?
+                .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
+        }
+        let key = |r: &SessionRecord| (u8::from(!r.is_active()), r.last_activity_at.millis(), r.id.as_u128());
+        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
+        if let Some(old) = &old {
+            if key(old) == key(s) {
+                return Ok(());
+            }
+            idx.remove(key(old))?;
+        }
+        idx.insert(key(s), ())?;
         Ok(())
     }
 

@@ -1,0 +1,264 @@
+//! Admin revocation: one session, bulk (by ids or filter, with dry run), and
+//! force sign-out of a user. Durable before the answer, effective on the next request.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::Problems;
+use super::sessions::revoke_in;
+use super::users::Acting;
+use super::{Error, Result, Service};
+use crate::auth::TenantScope;
+use crate::domain::user::ValidAfter;
+use crate::domain::{RevokeReason, SessionId, Timestamp, UserId};
+use crate::store::{Ns, Reads, StoreError};
+
+/// Sessions revoked per write transaction in a bulk revocation.
+const BULK_CHUNK: usize = 10_000;
+/// Most ids one request may name.
+pub const MAX_IDS: usize = 10_000;
+const NOTE_MAX: usize = 500;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkFilter {
+    pub user_ids: Option<Vec<UserId>>,
+    pub idle_for_secs: Option<i64>,
+    pub created_before: Option<Timestamp>,
+    pub all: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRevoke {
+    pub session_ids: Option<Vec<SessionId>>,
+    pub filter: Option<BulkFilter>,
+    #[serde(default)]
+    pub except_current: bool,
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+pub enum BulkOutcome {
+    Revoked(usize),
+    WouldRevoke(usize),
+}
+
+pub(crate) fn check_note(p: &mut Problems, note: &Option<String>) {
+    if let Some(n) = note {
+        p.check(n.chars().count() <= NOTE_MAX, "reason", "must be at most 500 characters");
+        p.check(!n.chars().any(|c| c.is_control() && c != '\n'), "reason", "must not contain control characters");
+    }
+}
+
+impl BulkRevoke {
+    fn validate(&self) -> Result<()> {
+        let mut p = Problems::default();
+        check_note(&mut p, &self.reason);
+        match (&self.session_ids, &self.filter) {
+            (Some(_), Some(_)) => p.add("body", "give session_ids or filter, not both"),
+            (None, None) => p.add("body", "give session_ids or filter: a bulk revocation must name what to revoke"),
+            (Some(ids), None) => {
+                p.check(!ids.is_empty(), "session_ids", "must not be empty");
+                p.check(ids.len() <= MAX_IDS, "session_ids", "at most 10000 ids per request");
+            }
+            (None, Some(f)) => {
+                let named = f.user_ids.is_some() || f.idle_for_secs.is_some() || f.created_before.is_some() || f.all == Some(true);
+                p.check(named, "filter", "must name at least one criterion (user_ids, idle_for_secs, created_before, or all: true)");
+                p.check(f.all != Some(false), "filter.all", "must be true when given");
+                if let Some(u) = &f.user_ids {
+                    p.check(!u.is_empty(), "filter.user_ids", "must not be empty");
+                    p.check(u.len() <= MAX_IDS, "filter.user_ids", "at most 10000 ids");
+                }
+                if let Some(i) = f.idle_for_secs {
+                    p.check((0..=10 * 365 * 86_400).contains(&i), "filter.idle_for_secs", "must be between 0 and 315360000");
+                }
+            }
+        }
+        p.finish()
+    }
+}
+
+impl Service {
+    /// `POST /v1/tenants/{t}/sessions/{sid}/revoke` → how many were revoked (0 or 1).
+    pub async fn revoke_session(&self, scope: &TenantScope, by: Acting, sid: SessionId, note: Option<String>) -> Result<usize> {
+        let mut p = Problems::default();
+        check_note(&mut p, &note);
+        p.finish()?;
+        let scope = scope.clone();
+        let now = self.now();
+        let by_id = by.actor.id;
+        self.store
+            .write(move |tx| {
+                let ns = Ns::from(&scope);
+                let Some(s) = tx.session(ns, sid)? else { return Err(StoreError::NotFound) };
+                if !revoke_in(tx, ns, sid, now, by_id, RevokeReason::AdminRevoked, note.clone())? {
+                    return Ok(0);
+                }
+                let ev = by
+                    .event("session_revoked")
+                    .target(sid)
+                    .reason(note)
+                    .details(json!({ "user_id": s.user_id, "count": 1, "revoked_reason": RevokeReason::AdminRevoked }));
+                tx.append_audit(ns, now, ev)?;
+                Ok(1)
+            })
+            .await
+            .map_err(Error::from)
+    }
+
+    /// `POST /v1/tenants/{t}/sessions/revoke`
+    pub async fn bulk_revoke(&self, scope: &TenantScope, by: Acting, current: Option<SessionId>, req: BulkRevoke) -> Result<BulkOutcome> {
+        req.validate()?;
+        let except = if req.except_current { current } else { None };
+        let targets = self.bulk_targets(scope, &req, except).await?;
+        if req.dry_run {
+            return Ok(BulkOutcome::WouldRevoke(targets.len()));
+        }
+        let chunks: Vec<Vec<SessionId>> = targets.chunks(BULK_CHUNK).map(<[SessionId]>::to_vec).collect();
+        let parts = chunks.len();
+        let mut revoked = 0;
+        let criteria = json!({
+            "session_ids": req.session_ids.as_ref().map(Vec::len),
+            "filter": req.filter.as_ref().map(|f| json!({
+                "user_ids": f.user_ids, "idle_for_secs": f.idle_for_secs, "created_before": f.created_before, "all": f.all,
+            })),
+            "except_current": req.except_current,
+        });
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let scope = scope.clone();
+            let by = by.clone();
+            let note = req.reason.clone();
+            let criteria = criteria.clone();
+            let now = self.now();
+            revoked += self
+                .store
+                .write(move |tx| {
+                    let ns = Ns::from(&scope);
+                    let mut n = 0;
+                    for sid in chunk {
+                        if revoke_in(tx, ns, sid, now, by.actor.id, RevokeReason::BulkRevoked, note.clone())? {
+                            n += 1;
+                        }
+                    }
+                    let ev = by
+                        .event("sessions_bulk_revoked")
+                        .reason(note)
+                        .details(json!({ "count": n, "part": i + 1, "parts": parts, "criteria": criteria }));
+                    tx.append_audit(ns, now, ev)?;
+                    Ok(n)
+                })
+                .await?;
+        }
+        Ok(BulkOutcome::Revoked(revoked))
+    }
+
+    /// Active sessions a bulk request names (ids of other tenants simply do not exist here).
+    async fn bulk_targets(&self, scope: &TenantScope, req: &BulkRevoke, except: Option<SessionId>) -> Result<Vec<SessionId>> {
+        let fresh = self.fresh_activity(scope);
+        let scope = scope.clone();
+        let now = self.now();
+        let ids = req.session_ids.clone();
+        let filter = req.filter.clone().unwrap_or_default();
+        self.store
+            .read(move |rx| {
+                let ns = Ns::from(&scope);
+                let last = |s: &crate::domain::SessionRecord| fresh.get(&s.id).map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at));
+                let mut out = Vec::new();
+                let mut seen = HashSet::new();
+                if let Some(ids) = ids {
+                    for sid in ids {
+                        if Some(sid) != except
+                            && seen.insert(sid)
+                            && rx.session(ns, sid)?.is_some_and(|s| s.is_active())
+                        {
+                            out.push(sid);
+                        }
+                    }
+                    return Ok(out);
+                }
+                let matches = |s: &crate::domain::SessionRecord| {
+                    s.is_active()
+                        && Some(s.id) != except
+                        && filter.idle_for_secs.is_none_or(|i| last(s) <= now.minus_secs(i))
+                        && filter.created_before.is_none_or(|t| s.created_at < t)
+                };
+                if let Some(users) = &filter.user_ids {
+                    for u in users.iter().collect::<HashSet<_>>() {
+                        for sid in rx.session_ids_of_user(ns, *u)? {
+                            if let Some(s) = rx.session(ns, sid)?
+                                && matches(&s)
+                            {
+                                out.push(sid);
+                            }
+                        }
+                    }
+                    return Ok(out);
+                }
+                // Walk the active part of the activity index; idle filters start at their cutoff.
+                let mut from = filter.idle_for_secs.map(|i| (now.minus_secs(i).millis().saturating_add(1), SessionId::from_u128(0)));
+                loop {
+                    let page = rx.activity_page(ns, 0, from, 1024)?;
+                    for (_, sid) in &page {
+                        if let Some(s) = rx.session(ns, *sid)?
+                            && matches(&s)
+                        {
+                            out.push(*sid);
+                        }
+                    }
+                    match page.last() {
+                        Some(k) if page.len() == 1024 => from = Some(*k),
+                        _ => break,
+                    }
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(Error::from)
+    }
+
+    /// Revoke every session of a user in one transaction; with `mark`, also
+    /// set "sessions valid after" so sessions minted concurrently die too.
+    pub(crate) async fn revoke_user_sessions(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        uid: UserId,
+        reason: RevokeReason,
+        keep: Option<SessionId>,
+        mark: bool,
+        action: &'static str,
+    ) -> Result<usize> {
+        let scope = scope.clone();
+        let now = self.now();
+        self.store
+            .write(move |tx| {
+                let ns = Ns::from(&scope);
+                let Some(mut user) = tx.user(ns, uid)? else { return Err(StoreError::NotFound) };
+                let mut n = 0;
+                for sid in tx.session_ids_of_user(ns, uid)? {
+                    if Some(sid) != keep && revoke_in(tx, ns, sid, now, by.actor.id, reason, None)? {
+                        n += 1;
+                    }
+                }
+                if mark {
+                    user.sessions_valid_after = Some(ValidAfter { at: now, reason });
+                    user.updated_at = now;
+                    tx.put_user(ns, &user)?;
+                }
+                let ev = by.event(action).target(uid).reason(Some(reason.as_str())).details(json!({ "count": n, "email": user.email }));
+                tx.append_audit(ns, now, ev)?;
+                Ok(n)
+            })
+            .await
+            .map_err(Error::from)
+    }
+
+    /// `POST /v1/tenants/{t}/users/{uid}/revoke-sessions` (force sign-out).
+    pub async fn force_sign_out(&self, scope: &TenantScope, by: Acting, uid: UserId) -> Result<usize> {
+        self.revoke_user_sessions(scope, by, uid, RevokeReason::UserSessionsRevoked, None, true, "user_sessions_revoked").await
+    }
+}

@@ -1,0 +1,152 @@
+//! Changing users: patch (name, role, disabled) and set password, with the
+//! revocations they imply.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::error::Problems;
+use super::users::{Acting, UserView, check_display_name};
+use super::{Error, Result, Service};
+use crate::auth::password::check_strength;
+use crate::auth::{Secret, TenantScope};
+use crate::domain::{RevokeReason, Role, SessionId, UserId, UserRecord};
+use crate::store::{Ns, Reads, StoreError, Tx};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
+}
+
+fn is_active_admin(u: &UserRecord) -> bool {
+    u.role == Role::OrgAdmin && !u.disabled
+}
+
+/// Another active org admin exists besides `except`.
+fn other_active_admin(tx: &Tx<'_>, ns: Ns<'_>, except: UserId) -> Result<bool, StoreError> {
+    let mut after = None;
+    loop {
+        let batch = tx.users(ns, after, 1024)?;
+        if batch.iter().any(|u| u.id != except && is_active_admin(u)) {
+            return Ok(true);
+        }
+        match batch.last() {
+            Some(u) if batch.len() == 1024 => after = Some(u.id),
+            _ => return Ok(false),
+        }
+    }
+}
+
+impl Service {
+    pub async fn get_user(&self, scope: &TenantScope, uid: UserId) -> Result<UserView> {
+        let scope = scope.clone();
+        let u = self.store.read(move |rx| rx.user(Ns::from(&scope), uid)).await?;
+        u.as_ref().map(UserView::from).ok_or(Error::NotFound)
+    }
+
+    /// `PATCH /v1/tenants/{t}/users/{uid}`. Disabling revokes every session
+    /// (`user_disabled`); the last active org admin cannot be demoted or disabled.
+    pub async fn patch_user(&self, scope: &TenantScope, by: Acting, uid: UserId, patch: UserPatch) -> Result<UserView> {
+        let mut p = Problems::default();
+        if let Some(n) = &patch.display_name {
+            check_display_name(&mut p, "display_name", n);
+        }
+        if let Some(r) = patch.role {
+            p.check(matches!(r, Role::Member | Role::OrgAdmin), "role", "must be member or org_admin");
+        }
+        p.check(
+            patch.display_name.is_some() || patch.role.is_some() || patch.disabled.is_some(),
+            "body",
+            "give at least one of display_name, role, disabled",
+        );
+        p.finish()?;
+        let scope = scope.clone();
+        let now = self.now();
+        let outcome = self
+            .store
+            .write(move |tx| {
+                let ns = Ns::from(&scope);
+                let Some(old) = tx.user(ns, uid)? else { return Ok(Err(Error::NotFound)) };
+                let mut u = old.clone();
+                if let Some(n) = &patch.display_name {
+                    u.display_name = n.trim().to_owned();
+                }
+                if let Some(r) = patch.role {
+                    u.role = r;
+                }
+                if let Some(d) = patch.disabled {
+                    u.disabled = d;
+                }
+                if is_active_admin(&old) && !is_active_admin(&u) && !other_active_admin(tx, ns, uid)? {
+                    return Ok(Err(Error::Conflict(
+                        "this is the tenant's last active org admin: promote another user first".into(),
+                    )));
+                }
+                if u == old {
+                    return Ok(Ok(u));
+                }
+                u.updated_at = now;
+                tx.put_user(ns, &u)?;
+                let mut revoked = 0;
+                if u.disabled && !old.disabled {
+                    for sid in tx.session_ids_of_user(ns, uid)? {
+                        if super::sessions::revoke_in(tx, ns, sid, now, by.actor.id, RevokeReason::UserDisabled, None)? {
+                            revoked += 1;
+                        }
+                    }
+                }
+                let ev = by.event("user_updated").target(uid).details(json!({
+                    "email": u.email,
+                    "changes": {
+                        "display_name": (old.display_name != u.display_name).then_some(&u.display_name),
+                        "role": (old.role != u.role).then_some(u.role),
+                        "disabled": (old.disabled != u.disabled).then_some(u.disabled),
+                    },
+                    "sessions_revoked": revoked,
+                }));
+                tx.append_audit(ns, now, ev)?;
+                Ok(Ok(u))
+            })
+            .await??;
+        Ok(UserView::from(&outcome))
+    }
+
+    /// `POST /v1/tenants/{t}/users/{uid}/password`: revokes the user's other
+    /// sessions (`password_changed`); the caller's own session survives.
+    pub async fn set_password(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        uid: UserId,
+        password: Secret,
+        current: Option<SessionId>,
+    ) -> Result<usize> {
+        check_strength(&password).map_err(|e| Error::field("password", e))?;
+        let hash = self.passwords.hash(password).await.map_err(Error::Internal)?;
+        let scope = scope.clone();
+        let now = self.now();
+        self.store
+            .write(move |tx| {
+                let ns = Ns::from(&scope);
+                let Some(mut u) = tx.user(ns, uid)? else { return Err(StoreError::NotFound) };
+                u.password_hash = hash;
+                u.updated_at = now;
+                tx.put_user(ns, &u)?;
+                let mut n = 0;
+                for sid in tx.session_ids_of_user(ns, uid)? {
+                    if Some(sid) != current
+                        && super::sessions::revoke_in(tx, ns, sid, now, by.actor.id, RevokeReason::PasswordChanged, None)?
+                    {
+                        n += 1;
+                    }
+                }
+                let ev = by.event("password_changed").target(uid).details(json!({ "email": u.email, "sessions_revoked": n }));
+                tx.append_audit(ns, now, ev)?;
+                Ok(n)
+            })
+            .await
+            .map_err(Error::from)
+    }
+}
