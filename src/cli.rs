@@ -18,10 +18,19 @@ use crate::store::{Space, Store};
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
-#[command(name = "sessiond", version, about = "Session management and revocation for multi-tenant applications")]
+#[command(
+    name = "sessiond",
+    version,
+    about = "Session management and revocation for multi-tenant applications"
+)]
 pub struct Cli {
     /// Where the database lives (`DATA_DIR/sessiond.redb`).
-    #[arg(long, global = true, env = "SESSIOND_DATA_DIR", default_value = "./sessiond-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "SESSIOND_DATA_DIR",
+        default_value = "./sessiond-data"
+    )]
     pub data_dir: PathBuf,
     /// Log format.
     #[arg(long, global = true, env = "SESSIOND_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
@@ -43,6 +52,16 @@ pub enum Command {
     /// Check or export audit logs.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Write synthetic users and sessions into a stopped database (benchmarks).
+    Seed {
+        /// Tenant to fill (created, with an org admin, if missing).
+        #[arg(long, env = "SESSIOND_TENANT")]
+        tenant: String,
+        #[arg(long, env = "SESSIOND_USERS", default_value_t = 1000)]
+        users: usize,
+        #[arg(long, env = "SESSIOND_SESSIONS", default_value_t = 10_000)]
+        sessions: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -137,36 +156,82 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 demo: a.demo,
                 config,
                 bootstrap_email: std::env::var("SESSIOND_BOOTSTRAP_ADMIN_EMAIL").ok(),
-                bootstrap_password: std::env::var("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD").ok().map(Secret::new),
+                bootstrap_password: std::env::var("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD")
+                    .ok()
+                    .map(Secret::new),
             };
             rt.block_on(serve(opts))
         }
-        Command::Tenant(TenantCmd::Create { slug, name, admin_email, admin_name, admin_password_stdin }) => {
+        Command::Tenant(TenantCmd::Create {
+            slug,
+            name,
+            admin_email,
+            admin_name,
+            admin_password_stdin,
+        }) => {
             let (password, generated) = password_from(admin_password_stdin)?;
             rt.block_on(async {
                 let svc = open_service(&cli.data_dir).await?;
                 let new = NewTenant {
                     slug,
                     name,
-                    first_admin: NewUser { email: admin_email, display_name: admin_name, role: Role::OrgAdmin, password: password.clone() },
+                    first_admin: NewUser {
+                        email: admin_email,
+                        display_name: admin_name,
+                        role: Role::OrgAdmin,
+                        password: password.clone(),
+                    },
                 };
-                let t = svc.create_tenant(Acting::operator(), new).await.map_err(describe)?;
-                let admin = t.first_admin.as_ref().map(|u| u.email.clone()).unwrap_or_default();
-                println!("created tenant {} ({}) with org admin {admin}", t.slug, t.name);
+                let t = svc
+                    .create_tenant(Acting::operator(), new)
+                    .await
+                    .map_err(describe)?;
+                let admin = t
+                    .first_admin
+                    .as_ref()
+                    .map(|u| u.email.clone())
+                    .unwrap_or_default();
+                println!(
+                    "created tenant {} ({}) with org admin {admin}",
+                    t.slug, t.name
+                );
                 print_generated(generated.then_some(&password));
                 Ok(())
             })
         }
-        Command::User(UserCmd::Create { tenant, email, name, role, password_stdin }) => {
+        Command::User(UserCmd::Create {
+            tenant,
+            email,
+            name,
+            role,
+            password_stdin,
+        }) => {
             let (password, generated) = password_from(password_stdin)?;
-            let role = if role == "org_admin" { Role::OrgAdmin } else { Role::Member };
+            let role = if role == "org_admin" {
+                Role::OrgAdmin
+            } else {
+                Role::Member
+            };
             rt.block_on(async {
                 let svc = open_service(&cli.data_dir).await?;
                 let t = TenantId::parse(&tenant).map_err(|e| format!("--tenant {e}"))?;
                 let scope = TenantScope::operator(t);
-                let new = NewUser { email, display_name: name, role, password: password.clone() };
-                let u = svc.create_user(&scope, Acting::operator(), new).await.map_err(describe)?;
-                println!("created user {} <{}> ({}) in {tenant}", u.id, u.email, u.role.as_str());
+                let new = NewUser {
+                    email,
+                    display_name: name,
+                    role,
+                    password: password.clone(),
+                };
+                let u = svc
+                    .create_user(&scope, Acting::operator(), new)
+                    .await
+                    .map_err(describe)?;
+                println!(
+                    "created user {} <{}> ({}) in {tenant}",
+                    u.id,
+                    u.email,
+                    u.role.as_str()
+                );
                 print_generated(generated.then_some(&password));
                 Ok(())
             })
@@ -174,10 +239,18 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Audit(AuditCmd::Verify { tenant }) => rt.block_on(async {
             let svc = open_service(&cli.data_dir).await?;
             let spaces = match tenant {
-                Some(t) => vec![Space::Tenant(TenantScope::operator(TenantId::parse(&t).map_err(|e| format!("--tenant {e}"))?))],
+                Some(t) => vec![Space::Tenant(TenantScope::operator(
+                    TenantId::parse(&t).map_err(|e| format!("--tenant {e}"))?,
+                ))],
                 None => {
                     let mut all = vec![Space::Platform];
-                    all.extend(svc.list_tenants().await.map_err(describe)?.into_iter().map(|t| Space::Tenant(TenantScope::operator(t.slug))));
+                    all.extend(
+                        svc.list_tenants()
+                            .await
+                            .map_err(describe)?
+                            .into_iter()
+                            .map(|t| Space::Tenant(TenantScope::operator(t.slug))),
+                    );
                     all
                 }
             };
@@ -195,15 +268,40 @@ pub fn run(cli: Cli) -> Result<(), String> {
             }
             bad.map_or(Ok(()), Err)
         }),
+        Command::Seed {
+            tenant,
+            users,
+            sessions,
+        } => {
+            let t = TenantId::parse(&tenant).map_err(|e| format!("--tenant {e}"))?;
+            let store = Store::open(&cli.data_dir).map_err(|e| e.to_string())?;
+            let now = crate::clock::Clock::now(&SystemClock);
+            let r = crate::seed::seed(&store, &t, users, sessions, now)?;
+            println!(
+                "seeded {tenant}: {} users, {} sessions in {:.1} s",
+                r.users, r.sessions, r.secs
+            );
+            if let Some(p) = r.admin_password {
+                println!(
+                    "created tenant {tenant}; org admin admin@{tenant}.test, password (shown once): {}",
+                    p.expose()
+                );
+            }
+            Ok(())
+        }
         Command::Audit(AuditCmd::Export { tenant, since }) => rt.block_on(async {
             let svc = open_service(&cli.data_dir).await?;
             let t = TenantId::parse(&tenant).map_err(|e| format!("--tenant {e}"))?;
             let since = since
-                .map(|s| Timestamp::parse_rfc3339(&s).ok_or_else(|| "--since must be an RFC 3339 time".to_owned()))
+                .map(|s| {
+                    Timestamp::parse_rfc3339(&s)
+                        .ok_or_else(|| "--since must be an RFC 3339 time".to_owned())
+                })
                 .transpose()?;
             let scope = TenantScope::operator(t);
             let mut out = std::io::stdout().lock();
-            svc.export_audit_blocking(&scope, since, &mut out).map_err(describe)?;
+            svc.export_audit_blocking(&scope, since, &mut out)
+                .map_err(describe)?;
             out.flush().map_err(|e| e.to_string())
         }),
     }
@@ -230,7 +328,10 @@ fn password_from(stdin: bool) -> Result<(Secret, bool), String> {
         return Ok((Secret::random(18), true));
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     let pw = line.trim_end_matches(['\r', '\n']).to_owned();
     if pw.is_empty() {
         return Err("no password on stdin".into());

@@ -24,7 +24,11 @@ impl Default for Config {
             issuer: "sessiond".to_owned(),
             activity_flush: Duration::from_secs(5),
             login_limits: Limits::default(),
-            platform_policy: Policy { idle_timeout_secs: 3600, absolute_timeout_secs: 12 * 3600, ..Policy::default() },
+            platform_policy: Policy {
+                idle_timeout_secs: 3600,
+                absolute_timeout_secs: 12 * 3600,
+                ..Policy::default()
+            },
             trust_forwarded_for: false,
         }
     }

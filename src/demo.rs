@@ -5,9 +5,9 @@ use serde::Deserialize;
 
 use crate::auth::{Secret, TenantScope};
 use crate::domain::{Policy, RevokeReason, Role, SessionId, SessionRecord, SessionState, TenantId};
+use crate::service::Service;
 use crate::service::tenants::NewTenant;
 use crate::service::users::{Acting, NewUser};
-use crate::service::Service;
 use crate::store::{Ns, Reads, StoreError};
 
 const DEMO: &str = include_str!("../fixtures/demo.json");
@@ -45,7 +45,12 @@ struct DemoSession {
 }
 
 pub async fn load_if_empty(svc: &Service) -> Result<(), String> {
-    if !svc.list_tenants().await.map_err(|e| e.to_string())?.is_empty() {
+    if !svc
+        .list_tenants()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
         tracing::info!("--demo: the database already has tenants; not loading sample data");
         return Ok(());
     }
@@ -62,18 +67,39 @@ pub async fn load_if_empty(svc: &Service) -> Result<(), String> {
             password: password.clone(),
         };
         let created = svc
-            .create_tenant(Acting::operator(), NewTenant { slug: t.slug.clone(), name: t.name.clone(), first_admin: new_user(first) })
+            .create_tenant(
+                Acting::operator(),
+                NewTenant {
+                    slug: t.slug.clone(),
+                    name: t.name.clone(),
+                    first_admin: new_user(first),
+                },
+            )
             .await
             .map_err(|e| format!("demo tenant {}: {e}", t.slug))?;
         let scope = TenantScope::operator(created.slug.clone());
-        svc.put_policy(&scope, Acting::operator(), t.policy).await.map_err(|e| e.to_string())?;
+        svc.put_policy(&scope, Acting::operator(), t.policy)
+            .await
+            .map_err(|e| e.to_string())?;
         for u in users {
-            svc.create_user(&scope, Acting::operator(), new_user(u)).await.map_err(|e| format!("demo user {}: {e}", u.email))?;
+            svc.create_user(&scope, Acting::operator(), new_user(u))
+                .await
+                .map_err(|e| format!("demo user {}: {e}", u.email))?;
         }
-        logins.extend(t.users.iter().filter(|u| u.role == Role::OrgAdmin).map(|u| (t.slug.clone(), u.email.clone())));
-        seed_sessions(svc, &created.slug, t.sessions).await.map_err(|e| e.to_string())?;
+        logins.extend(
+            t.users
+                .iter()
+                .filter(|u| u.role == Role::OrgAdmin)
+                .map(|u| (t.slug.clone(), u.email.clone())),
+        );
+        seed_sessions(svc, &created.slug, t.sessions)
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    eprintln!("\n  Demo data loaded. Sign in to the admin UI as an org admin (password: {}):", demo.password);
+    eprintln!(
+        "\n  Demo data loaded. Sign in to the admin UI as an org admin (password: {}):",
+        demo.password
+    );
     for (tenant, email) in logins {
         eprintln!("    organization {tenant:<8} email {email}");
     }
@@ -81,15 +107,24 @@ pub async fn load_if_empty(svc: &Service) -> Result<(), String> {
     Ok(())
 }
 
-async fn seed_sessions(svc: &Service, slug: &TenantId, sessions: Vec<DemoSession>) -> Result<(), StoreError> {
+async fn seed_sessions(
+    svc: &Service,
+    slug: &TenantId,
+    sessions: Vec<DemoSession>,
+) -> Result<(), StoreError> {
     let scope = TenantScope::operator(slug.clone());
     let now = svc.now();
     svc.store()
         .write(move |tx| {
             let ns = Ns::from(&scope);
-            let policy = tx.tenant(scope.tenant())?.map(|t| t.policy).unwrap_or_default();
+            let policy = tx
+                .tenant(scope.tenant())?
+                .map(|t| t.policy)
+                .unwrap_or_default();
             for s in sessions {
-                let Some(user) = tx.user_by_email(ns, &s.user)? else { continue };
+                let Some(user) = tx.user_by_email(ns, &s.user)? else {
+                    continue;
+                };
                 let created = now.minus_secs(s.age_secs);
                 let last = now.minus_secs(s.idle_secs);
                 let rec = SessionRecord {
@@ -102,7 +137,12 @@ async fn seed_sessions(svc: &Service, slug: &TenantId, sessions: Vec<DemoSession
                     user_agent: Some(s.user_agent),
                     state: match s.revoked {
                         None => SessionState::Active,
-                        Some(reason) => SessionState::Revoked { at: last, by: None, reason, note: Some("demo".into()) },
+                        Some(reason) => SessionState::Revoked {
+                            at: last,
+                            by: None,
+                            reason,
+                            note: Some("demo".into()),
+                        },
                     },
                     support: None,
                 };

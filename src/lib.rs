@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod seed;
 pub mod server;
 pub mod service;
 pub mod store;

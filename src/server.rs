@@ -25,14 +25,22 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let store = Store::open(&opts.data_dir).map_err(|e| e.to_string())?;
     let svc = Service::start(store, Arc::new(SystemClock), opts.config.clone()).await?;
 
-    match svc.bootstrap_global_admin(opts.bootstrap_email.clone(), opts.bootstrap_password.clone()).await {
+    match svc
+        .bootstrap_global_admin(
+            opts.bootstrap_email.clone(),
+            opts.bootstrap_password.clone(),
+        )
+        .await
+    {
         Ok(Some((email, Some(password)))) => {
             eprintln!(
                 "\n  Created the global admin (shown once; store it now):\n    email:    {email}\n    password: {}\n  Sign in at POST /v1/platform/auth/login\n",
                 password.expose()
             );
         }
-        Ok(Some((email, None))) => tracing::info!(%email, "created the global admin from SESSIOND_BOOTSTRAP_ADMIN_*"),
+        Ok(Some((email, None))) => {
+            tracing::info!(%email, "created the global admin from SESSIOND_BOOTSTRAP_ADMIN_*")
+        }
         Ok(None) => {}
         Err(e) => return Err(format!("bootstrap failed: {e}")),
     }
@@ -48,9 +56,12 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
 
     let background = svc.spawn_background();
     let router = app(AppState::new(svc.clone()));
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     background.abort();
     // In-flight requests are done; write the last activity before exiting.
     if let Err(e) = svc.flush_activity().await {

@@ -38,7 +38,9 @@ pub fn hash_blocking(pw: &Secret) -> Result<PasswordHash, String> {
 }
 
 pub fn verify_blocking(pw: &Secret, hash: &PasswordHash) -> bool {
-    argon().verify_password(pw.expose().as_bytes(), hash.0.as_str()).is_ok()
+    argon()
+        .verify_password(pw.expose().as_bytes(), hash.0.as_str())
+        .is_ok()
 }
 
 #[derive(Clone)]
@@ -56,9 +58,14 @@ impl std::fmt::Debug for Passwords {
 
 impl Passwords {
     pub fn new() -> Result<Self, String> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let dummy = hash_blocking(&Secret::random(16))?;
-        Ok(Self { permits: Arc::new(Semaphore::new(cores)), dummy: Arc::new(dummy) })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy: Arc::new(dummy),
+        })
     }
 
     pub async fn hash(&self, pw: Secret) -> Result<PasswordHash, String> {
@@ -70,7 +77,9 @@ impl Passwords {
 
     /// `hash` = `None` for an unknown user: verifies against the dummy and fails.
     pub async fn verify(&self, pw: Secret, hash: Option<PasswordHash>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else { return false };
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| (*self.dummy).clone());
         let ok = tokio::task::spawn_blocking(move || verify_blocking(&pw, &hash))
@@ -88,7 +97,11 @@ mod tests {
     fn hash_is_argon2id_with_owasp_params_and_verifies() {
         let pw = Secret::new("correct horse");
         let h = hash_blocking(&pw).unwrap();
-        assert!(h.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", h.0);
+        assert!(
+            h.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            h.0
+        );
         assert!(verify_blocking(&pw, &h));
         assert!(!verify_blocking(&Secret::new("wrong horse"), &h));
         assert!(!format!("{h:?}").contains("argon2"));

@@ -23,8 +23,16 @@ pub struct Principal {
 
 impl Principal {
     pub fn actor(&self) -> Actor {
-        let kind = if self.role == Role::GlobalAdmin { ActorKind::GlobalAdmin } else { ActorKind::User };
-        Actor { kind, id: Some(self.user_id), email: Some(self.email.clone()) }
+        let kind = if self.role == Role::GlobalAdmin {
+            ActorKind::GlobalAdmin
+        } else {
+            ActorKind::User
+        };
+        Actor {
+            kind,
+            id: Some(self.user_id),
+            email: Some(self.email.clone()),
+        }
     }
 
     pub fn is_global_admin_on_platform(&self) -> bool {
@@ -72,6 +80,12 @@ impl TenantScope {
         Self { tenant: t }
     }
 
+    /// The service acting on its own schedule for a tenant it already holds
+    /// a record about: activity flushes, grant expiry.
+    pub fn system(t: TenantId) -> Self {
+        Self { tenant: t }
+    }
+
     /// The operator holding the database file: CLI commands, `--demo`, `seed`.
     pub fn operator(t: TenantId) -> Self {
         Self { tenant: t }
@@ -111,7 +125,11 @@ mod tests {
         let platform = principal(Realm::Platform, Role::GlobalAdmin, None);
         assert_eq!(TenantScope::admin_of(&platform, &acme), Err(ScopeDenied));
 
-        let support = principal(Realm::Tenant(acme.clone()), Role::GlobalAdmin, Some(GrantId::new_v7()));
+        let support = principal(
+            Realm::Tenant(acme.clone()),
+            Role::GlobalAdmin,
+            Some(GrantId::new_v7()),
+        );
         assert!(TenantScope::admin_of(&support, &acme).is_ok());
         assert_eq!(TenantScope::admin_of(&support, &globex), Err(ScopeDenied));
     }

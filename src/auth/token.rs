@@ -49,7 +49,9 @@ pub struct KeyMaterial {
 
 impl fmt::Debug for KeyMaterial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyMaterial").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("KeyMaterial")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,11 +61,17 @@ impl KeyMaterial {
         fill_random(&mut seed);
         let mut kid = [0u8; 12];
         fill_random(&mut kid);
-        Self { kid: URL_SAFE_NO_PAD.encode(kid), seed, created_at: now }
+        Self {
+            kid: URL_SAFE_NO_PAD.encode(kid),
+            seed,
+            created_at: now,
+        }
     }
 
     fn public(&self) -> [u8; 32] {
-        ed25519_dalek::SigningKey::from_bytes(&self.seed).verifying_key().to_bytes()
+        ed25519_dalek::SigningKey::from_bytes(&self.seed)
+            .verifying_key()
+            .to_bytes()
     }
 
     /// PKCS#8 v1 DER for an Ed25519 seed (RFC 8410): fixed 16-byte prefix + seed.
@@ -89,7 +97,9 @@ pub struct Keys {
 
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keys").field("current_kid", &self.current_kid).finish_non_exhaustive()
+        f.debug_struct("Keys")
+            .field("current_kid", &self.current_kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,7 +160,11 @@ impl Keys {
             return Err(TokenError::Invalid);
         }
         // `kid` is only a lookup key; jku/x5u/jwk are never followed.
-        let key = header.kid.as_deref().and_then(|k| self.decoding.get(k)).ok_or(TokenError::Invalid)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|k| self.decoding.get(k))
+            .ok_or(TokenError::Invalid)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         Ok(data.claims)
@@ -208,7 +222,10 @@ mod tests {
         keys.self_test("https://issuer", NOW).unwrap();
         let t = keys.sign(&claims).unwrap();
         assert_eq!(keys.verify(&t, NOW.plus_secs(299)).unwrap(), claims);
-        assert_eq!(keys.verify(&t, NOW.plus_secs(300)), Err(TokenError::Expired));
+        assert_eq!(
+            keys.verify(&t, NOW.plus_secs(300)),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]
@@ -226,7 +243,9 @@ mod tests {
         let old = KeyMaterial::generate(NOW);
         let new = KeyMaterial::generate(NOW);
         let (_, claims) = keys();
-        let t_old = Keys::new(&old, None, "https://issuer").sign(&claims).unwrap();
+        let t_old = Keys::new(&old, None, "https://issuer")
+            .sign(&claims)
+            .unwrap();
         let rotated = Keys::new(&new, Some(&old), "https://issuer");
         assert!(rotated.verify(&t_old, NOW).is_ok());
         let only_new = Keys::new(&new, None, "https://issuer");

@@ -22,7 +22,11 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Self { kind: ActorKind::System, id: None, email: None }
+        Self {
+            kind: ActorKind::System,
+            id: None,
+            email: None,
+        }
     }
 }
 
@@ -100,7 +104,11 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     pub fn seal(seq: u64, at: Timestamp, prev_hash: Hash, ev: AuditEvent) -> Self {
-        let details = if ev.details.is_null() { String::new() } else { ev.details.to_string() };
+        let details = if ev.details.is_null() {
+            String::new()
+        } else {
+            ev.details.to_string()
+        };
         let mut e = Self {
             seq,
             at,
@@ -206,7 +214,10 @@ impl ChainVerifier {
             return Err(ChainError::HashMismatch { seq: e.seq });
         }
         if e.prev_hash != prev {
-            return Err(ChainError::Broken { seq: e.seq, prev: expected_seq - 1 });
+            return Err(ChainError::Broken {
+                seq: e.seq,
+                prev: expected_seq - 1,
+            });
         }
         self.entries += 1;
         self.head = Some((e.seq, e.hash));
@@ -267,6 +278,9 @@ mod tests {
         let mut c = chain(4);
         c.remove(1);
         let mut v = ChainVerifier::default();
-        assert_eq!(c.iter().try_for_each(|e| v.feed(e)).unwrap_err(), ChainError::Gap { seq: 3 });
+        assert_eq!(
+            c.iter().try_for_each(|e| v.feed(e)).unwrap_err(),
+            ChainError::Gap { seq: 3 }
+        );
     }
 }

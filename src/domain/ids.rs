@@ -27,7 +27,11 @@ impl TenantId {
             && b.first().copied().is_some_and(edge)
             && b.last().copied().is_some_and(edge)
             && b.iter().all(|&c| edge(c) || c == b'-');
-        if ok { Ok(Self(s.to_owned())) } else { Err(IdError::BadSlug) }
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(IdError::BadSlug)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -137,7 +141,17 @@ mod tests {
         for ok in ["acme", "a-b", "abc", "a1-2b", &"a".repeat(32)] {
             assert!(TenantId::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "ab", "-ab", "ab-", "Acme", "a_b", "a/b", "_platform", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "ab",
+            "-ab",
+            "ab-",
+            "Acme",
+            "a_b",
+            "a/b",
+            "_platform",
+            &"a".repeat(33),
+        ] {
             assert_eq!(TenantId::parse(bad), Err(IdError::BadSlug), "{bad}");
         }
     }

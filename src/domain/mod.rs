@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod grant;
 pub mod ids;
 pub mod policy;
 pub mod session;
@@ -11,6 +12,7 @@ pub mod user;
 
 pub use audit::{Actor, ActorKind, AuditEntry, AuditEvent};
 pub use client::ClientRecord;
+pub use grant::{GrantRecord, GrantStatus};
 pub use ids::{ClientId, GrantId, IdError, SessionId, TenantId, UserId};
 pub use policy::Policy;
 pub use session::{RevokeReason, SessionDenied, SessionRecord, SessionState, SupportMarker};

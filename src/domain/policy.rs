@@ -38,9 +38,24 @@ impl Policy {
         };
         range("access_token_ttl_secs", self.access_token_ttl_secs, 30, DAY);
         range("idle_timeout_secs", self.idle_timeout_secs, 60, 90 * DAY);
-        range("absolute_timeout_secs", self.absolute_timeout_secs, 300, 365 * DAY);
-        range("refresh_reuse_grace_secs", self.refresh_reuse_grace_secs, 0, 300);
-        range("max_support_grant_secs", self.max_support_grant_secs, 60, 30 * DAY);
+        range(
+            "absolute_timeout_secs",
+            self.absolute_timeout_secs,
+            300,
+            365 * DAY,
+        );
+        range(
+            "refresh_reuse_grace_secs",
+            self.refresh_reuse_grace_secs,
+            0,
+            300,
+        );
+        range(
+            "max_support_grant_secs",
+            self.max_support_grant_secs,
+            60,
+            30 * DAY,
+        );
         if bad.is_empty() && self.absolute_timeout_secs < self.idle_timeout_secs {
             bad.push((
                 "absolute_timeout_secs",
@@ -62,11 +77,19 @@ mod tests {
 
     #[test]
     fn negative_absurd_and_inconsistent_values_are_named() {
-        let p = Policy { access_token_ttl_secs: -1, refresh_reuse_grace_secs: 1 << 40, ..Policy::default() };
+        let p = Policy {
+            access_token_ttl_secs: -1,
+            refresh_reuse_grace_secs: 1 << 40,
+            ..Policy::default()
+        };
         let names: Vec<_> = p.validate().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["access_token_ttl_secs", "refresh_reuse_grace_secs"]);
 
-        let p = Policy { idle_timeout_secs: 7200, absolute_timeout_secs: 3600, ..Policy::default() };
+        let p = Policy {
+            idle_timeout_secs: 7200,
+            absolute_timeout_secs: 3600,
+            ..Policy::default()
+        };
         assert_eq!(p.validate()[0].0, "absolute_timeout_secs");
     }
 }

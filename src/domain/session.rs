@@ -184,10 +184,16 @@ mod tests {
     fn idle_timeout_counts_from_freshest_activity() {
         let s = session();
         assert_eq!(s.check(T0.plus_secs(59), T0, 60), Ok(()));
-        assert_eq!(s.check(T0.plus_secs(60), T0, 60), Err(SessionDenied::Expired));
+        assert_eq!(
+            s.check(T0.plus_secs(60), T0, 60),
+            Err(SessionDenied::Expired)
+        );
         // in-memory activity at +50 s keeps it alive until +110 s
         assert_eq!(s.check(T0.plus_secs(100), T0.plus_secs(50), 60), Ok(()));
-        assert_eq!(s.check(T0.plus_secs(110), T0.plus_secs(50), 60), Err(SessionDenied::Expired));
+        assert_eq!(
+            s.check(T0.plus_secs(110), T0.plus_secs(50), 60),
+            Err(SessionDenied::Expired)
+        );
     }
 
     #[test]
@@ -201,7 +207,12 @@ mod tests {
     #[test]
     fn revoked_reports_its_reason_even_if_also_expired() {
         let mut s = session();
-        s.state = SessionState::Revoked { at: T0, by: None, reason: RevokeReason::AdminRevoked, note: None };
+        s.state = SessionState::Revoked {
+            at: T0,
+            by: None,
+            reason: RevokeReason::AdminRevoked,
+            note: None,
+        };
         assert_eq!(
             s.check(T0.plus_secs(7200), T0, 60),
             Err(SessionDenied::Revoked(RevokeReason::AdminRevoked))
@@ -211,7 +222,12 @@ mod tests {
 
     #[test]
     fn rotation_first_use_then_reuse() {
-        let mut r = RefreshRecord { session_id: SessionId::new_v7(), generation: 0, created_at: T0, used_at: None };
+        let mut r = RefreshRecord {
+            session_id: SessionId::new_v7(),
+            generation: 0,
+            created_at: T0,
+            used_at: None,
+        };
         assert_eq!(r.rotation(T0, 0), Rotation::Rotate);
         r.used_at = Some(T0);
         assert_eq!(r.rotation(T0, 0), Rotation::Reuse);

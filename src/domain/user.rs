@@ -90,8 +90,14 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalize_email(" Ada@Example.COM ").as_deref(), Some("ada@example.com"));
-        assert_eq!(normalize_email("admin@localhost").as_deref(), Some("admin@localhost"));
+        assert_eq!(
+            normalize_email(" Ada@Example.COM ").as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(
+            normalize_email("admin@localhost").as_deref(),
+            Some("admin@localhost")
+        );
         for bad in ["", "ada", "@x", "ada@", "a b@x.io", "a@b@c", "a@.x"] {
             assert_eq!(normalize_email(bad), None, "{bad}");
         }

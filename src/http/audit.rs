@@ -26,8 +26,10 @@ pub struct AuditQuery {
 }
 
 fn time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, Error> {
-    v.map(|s| Timestamp::parse_rfc3339(&s).ok_or_else(|| Error::field(field, "must be an RFC 3339 time")))
-        .transpose()
+    v.map(|s| {
+        Timestamp::parse_rfc3339(&s).ok_or_else(|| Error::field(field, "must be an RFC 3339 time"))
+    })
+    .transpose()
 }
 
 impl AuditQuery {
@@ -36,7 +38,12 @@ impl AuditQuery {
             .paging
             .cursor
             .as_deref()
-            .map(|c| c.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| Error::field("cursor", "malformed cursor")))
+            .map(|c| {
+                c.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Error::field("cursor", "malformed cursor"))
+            })
             .transpose()?;
         Ok(AuditFilter {
             action: self.action.filter(|a| !a.is_empty()),
@@ -53,18 +60,34 @@ impl AuditQuery {
     }
 }
 
-pub async fn query(State(s): State<AppState>, admin: TenantAdmin, AppQuery(q): AppQuery<AuditQuery>) -> Result<impl IntoResponse, Error> {
+pub async fn query(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    AppQuery(q): AppQuery<AuditQuery>,
+) -> Result<impl IntoResponse, Error> {
     let f = q.parse()?;
-    Ok(Json(s.svc.query_audit(&Space::Tenant(admin.scope), f).await?))
+    Ok(Json(
+        s.svc.query_audit(&Space::Tenant(admin.scope), f).await?,
+    ))
 }
 
-pub async fn platform_query(State(s): State<AppState>, GlobalAdmin(_): GlobalAdmin, AppQuery(q): AppQuery<AuditQuery>) -> Result<impl IntoResponse, Error> {
+pub async fn platform_query(
+    State(s): State<AppState>,
+    GlobalAdmin(_): GlobalAdmin,
+    AppQuery(q): AppQuery<AuditQuery>,
+) -> Result<impl IntoResponse, Error> {
     let f = q.parse()?;
     Ok(Json(s.svc.query_audit(&Space::Platform, f).await?))
 }
 
-pub async fn verify(State(s): State<AppState>, admin: TenantAdmin) -> Result<impl IntoResponse, Error> {
-    let r = s.svc.verify_audit(&Space::Tenant(admin.scope.clone())).await?;
+pub async fn verify(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+) -> Result<impl IntoResponse, Error> {
+    let r = s
+        .svc
+        .verify_audit(&Space::Tenant(admin.scope.clone()))
+        .await?;
     if r.entries == 0 {
         // Distinguish "no such tenant" from an empty log.
         s.svc.get_policy(&admin.scope).await?;
@@ -78,8 +101,14 @@ pub async fn export(State(s): State<AppState>, admin: TenantAdmin) -> Result<Res
     let stream = tokio_stream_from(rx);
     let mut res = Body::from_stream(stream).into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
-    let name = format!("attachment; filename=\"audit-{}.ndjson\"", admin.scope.tenant());
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    let name = format!(
+        "attachment; filename=\"audit-{}.ndjson\"",
+        admin.scope.tenant()
+    );
     if let Ok(v) = HeaderValue::from_str(&name) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

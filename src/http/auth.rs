@@ -38,7 +38,11 @@ pub struct TokenForm {
     token: Option<String>,
 }
 
-pub async fn login(State(s): State<AppState>, meta: ClientMeta, AppJson(b): AppJson<LoginBody>) -> Result<impl IntoResponse, Error> {
+pub async fn login(
+    State(s): State<AppState>,
+    meta: ClientMeta,
+    AppJson(b): AppJson<LoginBody>,
+) -> Result<impl IntoResponse, Error> {
     let pair = s.svc.login(&b.tenant, &b.email, b.password, meta).await?;
     Ok(Json(pair))
 }
@@ -48,14 +52,24 @@ pub async fn platform_login(
     meta: ClientMeta,
     AppJson(b): AppJson<PlatformLoginBody>,
 ) -> Result<impl IntoResponse, Error> {
-    Ok(Json(s.svc.platform_login(&b.email, b.password, meta).await?))
+    Ok(Json(
+        s.svc.platform_login(&b.email, b.password, meta).await?,
+    ))
 }
 
-pub async fn refresh(State(s): State<AppState>, meta: ClientMeta, AppJson(b): AppJson<RefreshBody>) -> Result<impl IntoResponse, Error> {
+pub async fn refresh(
+    State(s): State<AppState>,
+    meta: ClientMeta,
+    AppJson(b): AppJson<RefreshBody>,
+) -> Result<impl IntoResponse, Error> {
     Ok(Json(s.svc.refresh(b.refresh_token, meta).await?))
 }
 
-pub async fn logout(State(s): State<AppState>, Auth(p): Auth, meta: ClientMeta) -> Result<StatusCode, Error> {
+pub async fn logout(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    meta: ClientMeta,
+) -> Result<StatusCode, Error> {
     s.svc.logout(&p, meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -90,23 +104,32 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, Secret)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let raw = String::from_utf8(raw).ok()?;
     let (id, secret) = raw.split_once(':')?;
     Some((id.to_owned(), Secret::new(secret)))
 }
 
 /// RFC 7662, for a tenant's service clients.
-pub async fn introspect(State(s): State<AppState>, headers: HeaderMap, AppForm(f): AppForm<TokenForm>) -> Result<impl IntoResponse, Error> {
+pub async fn introspect(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    AppForm(f): AppForm<TokenForm>,
+) -> Result<impl IntoResponse, Error> {
     let (id, secret) = basic_credentials(&headers).ok_or(Error::InvalidClient)?;
     let token = f.token.ok_or_else(|| Error::field("token", "required"))?;
     Ok(Json(s.svc.introspect(&id, secret, &token).await?))
 }
 
 /// RFC 7009: always 200.
-pub async fn oauth_revoke(State(s): State<AppState>, meta: ClientMeta, AppForm(f): AppForm<TokenForm>) -> Result<StatusCode, Error> {
+pub async fn oauth_revoke(
+    State(s): State<AppState>,
+    meta: ClientMeta,
+    AppForm(f): AppForm<TokenForm>,
+) -> Result<StatusCode, Error> {
     let token = f.token.ok_or_else(|| Error::field("token", "required"))?;
     s.svc.oauth_revoke(&token, meta).await?;
     Ok(StatusCode::OK)
 }
-

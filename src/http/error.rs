@@ -51,7 +51,10 @@ impl Error {
     }
 
     pub fn retryable(&self) -> bool {
-        matches!(self, Error::TokenExpired | Error::RateLimited { .. } | Error::Internal(_))
+        matches!(
+            self,
+            Error::TokenExpired | Error::RateLimited { .. } | Error::Internal(_)
+        )
     }
 }
 
@@ -78,14 +81,19 @@ impl IntoResponse for Error {
         if status == StatusCode::UNAUTHORIZED {
             let v = match self {
                 Error::TokenMissing => r#"Bearer realm="sessiond""#.to_owned(),
-                _ => format!(r#"Bearer realm="sessiond", error="invalid_token", error_description="{code}""#),
+                _ => format!(
+                    r#"Bearer realm="sessiond", error="invalid_token", error_description="{code}""#
+                ),
             };
             if let Ok(v) = HeaderValue::from_str(&v) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
         }
         if let Error::RateLimited { retry_after_secs } = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs.max(1)),
+            );
         }
         res
     }

@@ -15,7 +15,11 @@ use crate::domain::TenantId;
 use crate::service::{ClientMeta, Error};
 
 fn body_error(r: BytesRejection) -> Error {
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE { Error::PayloadTooLarge } else { Error::field("body", "could not read the request body") }
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::PayloadTooLarge
+    } else {
+        Error::field("body", "could not read the request body")
+    }
 }
 
 /// Turn a serde error at `path` into a field name and a problem.
@@ -27,21 +31,43 @@ fn json_problem(path: &str, err: &serde_json::Error) -> Error {
         let rest = &msg[start..];
         rest.find('`').map(|end| rest[..end].to_owned())
     };
-    let join = |leaf: String| if path.is_empty() || path == "." { leaf } else { format!("{path}.{leaf}") };
+    let join = |leaf: String| {
+        if path.is_empty() || path == "." {
+            leaf
+        } else {
+            format!("{path}.{leaf}")
+        }
+    };
+    let at_root = path.is_empty() || path == ".";
     let field = match (named("missing field `"), named("unknown field `")) {
         (Some(f), _) => join(f),
-        (_, Some(f)) => join(f),
+        // serde_path_to_error's path already ends with the unknown field.
+        (_, Some(f)) if at_root => f,
+        (_, Some(_)) => path.to_owned(),
         _ if err.is_syntax() || err.is_eof() => "body".to_owned(),
         _ if path.is_empty() || path == "." => "body".to_owned(),
         _ => path.to_owned(),
     };
-    let problem = if err.is_syntax() || err.is_eof() { "malformed JSON".to_owned() } else { msg };
+    let problem = if err.is_syntax() || err.is_eof() {
+        "malformed JSON".to_owned()
+    } else {
+        msg
+    };
     Error::field(&field, problem)
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| json_problem(&e.path().to_string(), e.inner()))
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| json_problem(&e.path().to_string(), e.inner()))?;
+    // Trailing bytes after the value are malformed input, not ignorable.
+    de.end().map_err(|_| {
+        Error::field(
+            "body",
+            "malformed JSON: trailing characters after the value",
+        )
+    })?;
+    Ok(value)
 }
 
 /// `Json` whose rejections are SPEC §3 errors naming the field.
@@ -55,10 +81,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|ct| {
+                ct.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         if !json_ct {
-            return Err(Error::field("body", "expected Content-Type: application/json"));
+            return Err(Error::field(
+                "body",
+                "expected Content-Type: application/json",
+            ));
         }
         parse_json(&bytes).map(AppJson)
     }
@@ -116,25 +149,46 @@ impl FromRequestParts<AppState> for ClientMeta {
             .svc
             .config()
             .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|s| s.trim().to_owned()))
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")?
+                    .to_str()
+                    .ok()?
+                    .split(',')
+                    .next()
+                    .map(|s| s.trim().to_owned())
+            })
             .flatten()
             .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| crate::service::sessions::truncate(s, 512));
-        Ok(ClientMeta { ip: forwarded.or(peer), user_agent })
+        Ok(ClientMeta {
+            ip: forwarded.or(peer),
+            user_agent,
+        })
     }
 }
 
 /// The raw bearer token, or `token_missing`.
 pub fn bearer(parts: &Parts) -> Result<&str, Error> {
-    let Some(v) = parts.headers.get(header::AUTHORIZATION) else { return Err(Error::TokenMissing) };
+    let Some(v) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(Error::TokenMissing);
+    };
     let v = v.to_str().map_err(|_| Error::TokenInvalid)?;
     match v.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
         _ => Err(Error::TokenInvalid),
     }
 }
@@ -159,7 +213,11 @@ impl FromRequestParts<AppState> for GlobalAdmin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let Auth(p) = Auth::from_request_parts(parts, state).await?;
-        if p.is_global_admin_on_platform() { Ok(GlobalAdmin(p)) } else { Err(Error::Forbidden("global admins only")) }
+        if p.is_global_admin_on_platform() {
+            Ok(GlobalAdmin(p))
+        } else {
+            Err(Error::Forbidden("global admins only"))
+        }
     }
 }
 
@@ -177,10 +235,18 @@ impl FromRequestParts<AppState> for TenantAdmin {
         let params = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|_| Error::NotFound)?;
-        let t = params.iter().find(|(k, _)| *k == "t").map(|(_, v)| v).ok_or(Error::NotFound)?;
+        let t = params
+            .iter()
+            .find(|(k, _)| *k == "t")
+            .map(|(_, v)| v)
+            .ok_or(Error::NotFound)?;
         let t = TenantId::parse(t).map_err(|_| Error::NotFound)?;
-        let scope = TenantScope::admin_of(&p, &t).map_err(|_| Error::Forbidden("not an administrator of this tenant"))?;
-        Ok(TenantAdmin { principal: p, scope })
+        let scope = TenantScope::admin_of(&p, &t)
+            .map_err(|_| Error::Forbidden("not an administrator of this tenant"))?;
+        Ok(TenantAdmin {
+            principal: p,
+            scope,
+        })
     }
 }
 
@@ -213,10 +279,27 @@ mod tests {
 
     #[test]
     fn names_the_bad_field() {
-        assert_eq!(field_of(r#"{"name":"a","first_admin":{},"n":1}"#), "first_admin.email");
-        assert_eq!(field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":"one"}"#), "n");
-        assert_eq!(field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":1,"zz":0}"#), "zz");
+        assert_eq!(
+            field_of(r#"{"name":"a","first_admin":{},"n":1}"#),
+            "first_admin.email"
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":"one"}"#),
+            "n"
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":1,"zz":0}"#),
+            "zz"
+        );
         assert_eq!(field_of(r#"{"name":"a","#), "body");
         assert_eq!(field_of(r#"{"first_admin":{"email":"x"},"n":1}"#), "name");
+        assert_eq!(
+            field_of(r#"{"name":"a","first_admin":{"email":"x","zz":1},"n":1}"#),
+            "first_admin.zz"
+        );
+        assert_eq!(
+            field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":1} trailing"#),
+            "body"
+        );
     }
 }

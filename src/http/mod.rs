@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod grants;
 pub mod ops;
 pub mod platform;
 pub mod sessions;
@@ -33,22 +34,74 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/auth/verify", get(auth::verify))
         .route("/v1/oauth/introspect", post(auth::introspect))
         .route("/v1/oauth/revoke", post(auth::oauth_revoke))
-        .route("/v1/platform/tenants", get(platform::list_tenants).post(platform::create_tenant))
+        .route(
+            "/v1/platform/tenants",
+            get(platform::list_tenants).post(platform::create_tenant),
+        )
         .route("/v1/platform/audit", get(audit::platform_query))
+        .route("/v1/platform/grants", get(grants::my_grants))
+        .route(
+            "/v1/platform/tenants/{t}/access-requests",
+            post(grants::request_access),
+        )
+        .route(
+            "/v1/platform/tenants/{t}/support-sessions",
+            post(grants::start_support_session),
+        )
+        .route(
+            "/v1/tenants/{t}/support-grants",
+            get(grants::list).post(grants::grant),
+        )
+        .route(
+            "/v1/tenants/{t}/support-grants/{gid}/approve",
+            post(grants::approve),
+        )
+        .route(
+            "/v1/tenants/{t}/support-grants/{gid}/deny",
+            post(grants::deny),
+        )
+        .route(
+            "/v1/tenants/{t}/support-grants/{gid}/revoke",
+            post(grants::revoke),
+        )
         .route("/v1/tenants/{t}/sessions", get(sessions::list))
-        .route("/v1/tenants/{t}/sessions/revoke", post(sessions::revoke_bulk))
+        .route(
+            "/v1/tenants/{t}/sessions/revoke",
+            post(sessions::revoke_bulk),
+        )
         .route("/v1/tenants/{t}/sessions/{sid}", get(sessions::show))
-        .route("/v1/tenants/{t}/sessions/{sid}/revoke", post(sessions::revoke_one))
-        .route("/v1/tenants/{t}/users", get(users::list_users).post(users::create_user))
-        .route("/v1/tenants/{t}/users/{uid}", get(users::show_user).patch(users::patch_user))
-        .route("/v1/tenants/{t}/users/{uid}/password", post(users::set_password))
-        .route("/v1/tenants/{t}/users/{uid}/revoke-sessions", post(sessions::revoke_user))
+        .route(
+            "/v1/tenants/{t}/sessions/{sid}/revoke",
+            post(sessions::revoke_one),
+        )
+        .route(
+            "/v1/tenants/{t}/users",
+            get(users::list_users).post(users::create_user),
+        )
+        .route(
+            "/v1/tenants/{t}/users/{uid}",
+            get(users::show_user).patch(users::patch_user),
+        )
+        .route(
+            "/v1/tenants/{t}/users/{uid}/password",
+            post(users::set_password),
+        )
+        .route(
+            "/v1/tenants/{t}/users/{uid}/revoke-sessions",
+            post(sessions::revoke_user),
+        )
         .route("/v1/tenants/{t}/audit", get(audit::query))
         .route("/v1/tenants/{t}/audit/export", get(audit::export))
         .route("/v1/tenants/{t}/audit/verify", get(audit::verify))
-        .route("/v1/tenants/{t}/clients", get(users::list_clients).post(users::create_client))
+        .route(
+            "/v1/tenants/{t}/clients",
+            get(users::list_clients).post(users::create_client),
+        )
         .route("/v1/tenants/{t}/clients/{id}", delete(users::delete_client))
-        .route("/v1/tenants/{t}/policy", get(users::get_policy).put(users::put_policy))
+        .route(
+            "/v1/tenants/{t}/policy",
+            get(users::get_policy).put(users::put_policy),
+        )
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz));
@@ -56,9 +109,18 @@ pub fn app(state: AppState) -> Router {
     api.fallback(ops::not_found)
         .method_not_allowed_fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

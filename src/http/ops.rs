@@ -17,13 +17,20 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     if s.svc.ready().await {
         Json(json!({ "status": "ready" })).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "starting" }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "starting" })),
+        )
+            .into_response()
     }
 }
 
 pub async fn jwks(State(s): State<AppState>) -> Response {
     let mut res = Json(s.svc.keys().jwks().clone()).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     res
 }
 

@@ -18,9 +18,15 @@ pub async fn create_tenant(
     AppJson(new): AppJson<NewTenant>,
 ) -> Result<impl IntoResponse, Error> {
     let by = Acting::principal(&p, meta);
-    Ok((StatusCode::CREATED, Json(s.svc.create_tenant(by, new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.create_tenant(by, new).await?),
+    ))
 }
 
-pub async fn list_tenants(State(s): State<AppState>, GlobalAdmin(_): GlobalAdmin) -> Result<impl IntoResponse, Error> {
-    Ok(Json(s.svc.list_tenants().await?))
+pub async fn list_tenants(
+    State(s): State<AppState>,
+    GlobalAdmin(p): GlobalAdmin,
+) -> Result<impl IntoResponse, Error> {
+    Ok(Json(s.svc.list_tenants_for(Some(p.user_id)).await?))
 }

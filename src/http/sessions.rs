@@ -44,7 +44,12 @@ impl ListQuery {
         let sort = match self.sort.as_deref() {
             None | Some("last_activity_desc") => Sort::LastActivityDesc,
             Some("created_desc") => Sort::CreatedDesc,
-            Some(_) => return Err(Error::field("sort", "must be last_activity_desc or created_desc")),
+            Some(_) => {
+                return Err(Error::field(
+                    "sort",
+                    "must be last_activity_desc or created_desc",
+                ));
+            }
         };
         let q = self.q.filter(|q| !q.trim().is_empty());
         if q.as_ref().is_some_and(|q| q.len() > 200) {
@@ -55,20 +60,41 @@ impl ListQuery {
             user_id: self.user_id.as_deref().map(user_id).transpose()?,
             q,
             sort,
-            cursor: self.paging.cursor.as_deref().map(|c| Cursor::decode(c, sort)).transpose()?,
+            cursor: self
+                .paging
+                .cursor
+                .as_deref()
+                .map(|c| Cursor::decode(c, sort))
+                .transpose()?,
             limit: self.paging.limit()?,
         })
     }
 }
 
-pub async fn list(State(s): State<AppState>, admin: TenantAdmin, AppQuery(q): AppQuery<ListQuery>) -> Result<impl IntoResponse, Error> {
+pub async fn list(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> Result<impl IntoResponse, Error> {
     let q = q.parse()?;
-    Ok(Json(s.svc.list_sessions(&admin.scope, q, Some(admin.principal.session_id)).await?))
+    Ok(Json(
+        s.svc
+            .list_sessions(&admin.scope, q, Some(admin.principal.session_id))
+            .await?,
+    ))
 }
 
-pub async fn show(State(s): State<AppState>, admin: TenantAdmin, Path((_, sid)): Path<(String, String)>) -> Result<impl IntoResponse, Error> {
+pub async fn show(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+    Path((_, sid)): Path<(String, String)>,
+) -> Result<impl IntoResponse, Error> {
     let sid = session_id(&sid)?;
-    Ok(Json(s.svc.get_session(&admin.scope, sid, Some(admin.principal.session_id)).await?))
+    Ok(Json(
+        s.svc
+            .get_session(&admin.scope, sid, Some(admin.principal.session_id))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,7 +112,10 @@ pub async fn revoke_one(
 ) -> Result<impl IntoResponse, Error> {
     let sid = session_id(&sid)?;
     let by = Acting::principal(&admin.principal, meta);
-    let n = s.svc.revoke_session(&admin.scope, by, sid, b.reason).await?;
+    let n = s
+        .svc
+        .revoke_session(&admin.scope, by, sid, b.reason)
+        .await?;
     Ok(Json(json!({ "revoked": n })))
 }
 
@@ -98,10 +127,12 @@ pub async fn revoke_bulk(
 ) -> Result<impl IntoResponse, Error> {
     let by = Acting::principal(&admin.principal, meta);
     let current = Some(admin.principal.session_id);
-    Ok(Json(match s.svc.bulk_revoke(&admin.scope, by, current, req).await? {
-        BulkOutcome::Revoked(n) => json!({ "revoked": n }),
-        BulkOutcome::WouldRevoke(n) => json!({ "would_revoke": n }),
-    }))
+    Ok(Json(
+        match s.svc.bulk_revoke(&admin.scope, by, current, req).await? {
+            BulkOutcome::Revoked(n) => json!({ "revoked": n }),
+            BulkOutcome::WouldRevoke(n) => json!({ "would_revoke": n }),
+        },
+    ))
 }
 
 pub async fn revoke_user(
@@ -112,5 +143,7 @@ pub async fn revoke_user(
 ) -> Result<impl IntoResponse, Error> {
     let uid = user_id(&uid)?;
     let by = Acting::principal(&admin.principal, meta);
-    Ok(Json(json!({ "revoked": s.svc.force_sign_out(&admin.scope, by, uid).await? })))
+    Ok(Json(
+        json!({ "revoked": s.svc.force_sign_out(&admin.scope, by, uid).await? }),
+    ))
 }

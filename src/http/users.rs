@@ -47,11 +47,19 @@ pub async fn list_users(
     AppQuery(q): AppQuery<UserQuery>,
 ) -> Result<impl IntoResponse, Error> {
     let limit = q.paging.limit()?;
-    let cursor = q.paging.cursor.as_deref().map(UserId::parse).transpose().map_err(|_| Error::field("cursor", "malformed cursor"))?;
+    let cursor = q
+        .paging
+        .cursor
+        .as_deref()
+        .map(UserId::parse)
+        .transpose()
+        .map_err(|_| Error::field("cursor", "malformed cursor"))?;
     if q.q.as_ref().is_some_and(|q| q.len() > 200) {
         return Err(Error::field("q", "must be at most 200 characters"));
     }
-    Ok(Json(s.svc.list_users(&admin.scope, q.q, cursor, limit).await?))
+    Ok(Json(
+        s.svc.list_users(&admin.scope, q.q, cursor, limit).await?,
+    ))
 }
 
 pub async fn create_user(
@@ -61,7 +69,10 @@ pub async fn create_user(
     AppJson(new): AppJson<NewUser>,
 ) -> Result<impl IntoResponse, Error> {
     let by = Acting::principal(&admin.principal, meta);
-    Ok((StatusCode::CREATED, Json(s.svc.create_user(&admin.scope, by, new).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.create_user(&admin.scope, by, new).await?),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -70,9 +81,14 @@ pub struct NewClientBody {
     name: String,
 }
 
-pub async fn list_clients(State(s): State<AppState>, admin: TenantAdmin) -> Result<impl IntoResponse, Error> {
+pub async fn list_clients(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+) -> Result<impl IntoResponse, Error> {
     let items = s.svc.list_clients(&admin.scope).await?;
-    Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
+    Ok(Json(
+        serde_json::json!({ "items": items, "next_cursor": null }),
+    ))
 }
 
 pub async fn create_client(
@@ -82,7 +98,10 @@ pub async fn create_client(
     AppJson(b): AppJson<NewClientBody>,
 ) -> Result<impl IntoResponse, Error> {
     let by = Acting::principal(&admin.principal, meta);
-    Ok((StatusCode::CREATED, Json(s.svc.create_client(&admin.scope, by, &b.name).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.create_client(&admin.scope, by, &b.name).await?),
+    ))
 }
 
 pub async fn delete_client(
@@ -97,7 +116,10 @@ pub async fn delete_client(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn get_policy(State(s): State<AppState>, admin: TenantAdmin) -> Result<impl IntoResponse, Error> {
+pub async fn get_policy(
+    State(s): State<AppState>,
+    admin: TenantAdmin,
+) -> Result<impl IntoResponse, Error> {
     Ok(Json(s.svc.get_policy(&admin.scope).await?))
 }
 
@@ -148,6 +170,9 @@ pub async fn set_password(
     let uid = super::sessions::user_id(&uid)?;
     let current = Some(admin.principal.session_id);
     let by = Acting::principal(&admin.principal, meta);
-    let n = s.svc.set_password(&admin.scope, by, uid, b.password, current).await?;
+    let n = s
+        .svc
+        .set_password(&admin.scope, by, uid, b.password, current)
+        .await?;
     Ok(Json(serde_json::json!({ "sessions_revoked": n })))
 }

@@ -40,7 +40,10 @@ fn verify_in(rx: &impl Reads, ns: Ns<'_>) -> Result<AuditVerify, StoreError> {
         }
     })?;
     let bad_seq = failure.as_ref().map(|f| match f {
-        ChainError::HashMismatch { seq } | ChainError::Broken { seq, .. } | ChainError::Gap { seq } | ChainError::Unreadable { seq } => *seq,
+        ChainError::HashMismatch { seq }
+        | ChainError::Broken { seq, .. }
+        | ChainError::Gap { seq }
+        | ChainError::Unreadable { seq } => *seq,
     });
     Ok(AuditVerify {
         ok: failure.is_none(),
@@ -59,7 +62,12 @@ impl Service {
     }
 
     /// NDJSON, oldest first, one entry in memory at a time.
-    pub fn export_audit_blocking(&self, scope: &TenantScope, since: Option<Timestamp>, out: &mut dyn Write) -> Result<u64> {
+    pub fn export_audit_blocking(
+        &self,
+        scope: &TenantScope,
+        since: Option<Timestamp>,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
         let mut n = 0u64;
         let mut io_err = None;
         self.store.read_blocking(|rx| {
@@ -85,7 +93,9 @@ impl Service {
             })
         })?;
         match io_err {
-            Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Internal(e.to_string())),
+            Some(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::Internal(e.to_string()))
+            }
             _ => Ok(n),
         }
     }
@@ -113,7 +123,11 @@ impl AuditFilter {
 
 impl Service {
     /// Entries newest first, filtered, one page.
-    pub async fn query_audit(&self, space: &Space, f: AuditFilter) -> Result<super::users::Page<serde_json::Value>> {
+    pub async fn query_audit(
+        &self,
+        space: &Space,
+        f: AuditFilter,
+    ) -> Result<super::users::Page<serde_json::Value>> {
         let space = space.clone();
         let (items, more) = self
             .store
@@ -145,13 +159,23 @@ impl Service {
                 Ok((items, more))
             })
             .await?;
-        let next_cursor = if more { items.last().map(|e| e.seq.to_string()) } else { None };
-        Ok(super::users::Page { items: items.iter().map(|e| e.to_json()).collect(), next_cursor })
+        let next_cursor = if more {
+            items.last().map(|e| e.seq.to_string())
+        } else {
+            None
+        };
+        Ok(super::users::Page {
+            items: items.iter().map(|e| e.to_json()).collect(),
+            next_cursor,
+        })
     }
 
     /// NDJSON lines, oldest first, produced on a blocking thread into a bounded
     /// channel: the whole log is never in memory.
-    pub fn stream_audit(self: &std::sync::Arc<Self>, scope: &TenantScope) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    pub fn stream_audit(
+        self: &std::sync::Arc<Self>,
+        scope: &TenantScope,
+    ) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let svc = self.clone();
         let scope = scope.clone();
@@ -170,11 +194,15 @@ impl Service {
                         return Ok(());
                     }
                     let chunk = std::mem::take(&mut self.1);
-                    self.0.blocking_send(Ok(chunk)).map_err(|_| std::io::ErrorKind::BrokenPipe.into())
+                    self.0
+                        .blocking_send(Ok(chunk))
+                        .map_err(|_| std::io::ErrorKind::BrokenPipe.into())
                 }
             }
             let mut w = ChannelWriter(tx.clone(), Vec::new());
-            let result = svc.export_audit_blocking(&scope, None, &mut w).and_then(|_| w.flush().map_err(|e| Error::Internal(e.to_string())));
+            let result = svc
+                .export_audit_blocking(&scope, None, &mut w)
+                .and_then(|_| w.flush().map_err(|e| Error::Internal(e.to_string())));
             if let Err(e) = result {
                 tracing::warn!(error = %e, "audit export stopped");
                 let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));

@@ -3,7 +3,10 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::sessions::{TokenPair, open_session, parse_refresh_token, revoke_in, space_key, space_of_tid};
+use super::sessions::{
+    TokenPair, admit, open_session, parse_refresh_token, revoke_in, space_key, space_of_tid,
+    subject_of,
+};
 use super::{ClientMeta, Error, Result, Service};
 use crate::auth::secret::{Secret, ct_eq};
 use crate::auth::token::{Claims, TokenError};
@@ -33,21 +36,43 @@ pub struct MeUser {
 }
 
 fn actor_of(u: &UserRecord) -> Actor {
-    let kind = if u.role == Role::GlobalAdmin { ActorKind::GlobalAdmin } else { ActorKind::User };
-    Actor { kind, id: Some(u.id), email: Some(u.email.clone()) }
+    let kind = if u.role == Role::GlobalAdmin {
+        ActorKind::GlobalAdmin
+    } else {
+        ActorKind::User
+    };
+    Actor {
+        kind,
+        id: Some(u.id),
+        email: Some(u.email.clone()),
+    }
 }
 
 impl Service {
     /// `POST /v1/auth/login`: the same answer for unknown tenant, unknown
     /// user, wrong password and disabled user.
-    pub async fn login(&self, tenant: &str, email: &str, password: Secret, meta: ClientMeta) -> Result<TokenPair> {
-        let space = TenantId::parse(tenant).ok().map(|t| Space::Tenant(TenantScope::for_credential(t)));
+    pub async fn login(
+        &self,
+        tenant: &str,
+        email: &str,
+        password: Secret,
+        meta: ClientMeta,
+    ) -> Result<TokenPair> {
+        let space = TenantId::parse(tenant)
+            .ok()
+            .map(|t| Space::Tenant(TenantScope::for_credential(t)));
         self.login_in(space, tenant, email, password, meta).await
     }
 
     /// `POST /v1/platform/auth/login`: global admins.
-    pub async fn platform_login(&self, email: &str, password: Secret, meta: ClientMeta) -> Result<TokenPair> {
-        self.login_in(Some(Space::Platform), "_platform", email, password, meta).await
+    pub async fn platform_login(
+        &self,
+        email: &str,
+        password: Secret,
+        meta: ClientMeta,
+    ) -> Result<TokenPair> {
+        self.login_in(Some(Space::Platform), "_platform", email, password, meta)
+            .await
     }
 
     async fn login_in(
@@ -63,7 +88,9 @@ impl Service {
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
         let now = self.now();
         if let Some(secs) = self.limiter.blocked(&account, &ip, now) {
-            return Err(Error::RateLimited { retry_after_secs: secs });
+            return Err(Error::RateLimited {
+                retry_after_secs: secs,
+            });
         }
 
         let lookup = space.clone();
@@ -71,12 +98,18 @@ impl Service {
         let (exists, user) = self
             .store
             .read(move |rx| {
-                let Some(space) = lookup else { return Ok((false, None)) };
+                let Some(space) = lookup else {
+                    return Ok((false, None));
+                };
                 let exists = match &space {
                     Space::Tenant(s) => rx.tenant(s.tenant())?.is_some(),
                     Space::Platform => true,
                 };
-                let user = if exists { rx.user_by_email(space.ns(), &em)? } else { None };
+                let user = if exists {
+                    rx.user_by_email(space.ns(), &em)?
+                } else {
+                    None
+                };
                 Ok((exists, user))
             })
             .await?;
@@ -94,7 +127,9 @@ impl Service {
         };
         self.limiter.succeeded(&account);
 
-        let Some(space) = space else { return Err(Error::InvalidCredentials) };
+        let Some(space) = space else {
+            return Err(Error::InvalidCredentials);
+        };
         let svc_space = space.clone();
         let now = self.now();
         let uid = user.id;
@@ -104,13 +139,16 @@ impl Service {
             .write(move |tx| {
                 let policy = match &space {
                     Space::Platform => platform_policy,
-                    Space::Tenant(s) => tx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default(),
+                    Space::Tenant(s) => {
+                        tx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default()
+                    }
                 };
                 // Re-read inside the transaction: disabled since the password check?
                 let Some(user) = tx.user(space.ns(), uid)?.filter(|u| !u.disabled) else {
                     return Ok(None);
                 };
-                let (session, refresh) = open_session(tx, &space, &user, &meta, None, &policy, now)?;
+                let (session, refresh) =
+                    open_session(tx, &space, &user, &meta, None, &policy, now)?;
                 let ev = AuditEvent::new(actor_of(&user), "login")
                     .target(session.id)
                     .ip(meta.ip.as_deref())
@@ -123,14 +161,26 @@ impl Service {
         self.mint(&svc_space, &session, user.role, &policy, refresh)
     }
 
-    async fn record_failed_login(&self, space: Space, email: String, meta: ClientMeta) -> Result<()> {
+    async fn record_failed_login(
+        &self,
+        space: Space,
+        email: String,
+        meta: ClientMeta,
+    ) -> Result<()> {
         let now = self.now();
         self.store
             .write(move |tx| {
-                let ev = AuditEvent::new(Actor { kind: ActorKind::User, id: None, email: Some(email.clone()) }, "login_failed")
-                    .target(email)
-                    .ip(meta.ip.as_deref())
-                    .details(json!({ "user_agent": meta.user_agent }));
+                let ev = AuditEvent::new(
+                    Actor {
+                        kind: ActorKind::User,
+                        id: None,
+                        email: Some(email.clone()),
+                    },
+                    "login_failed",
+                )
+                .target(email)
+                .ip(meta.ip.as_deref())
+                .details(json!({ "user_agent": meta.user_agent }));
                 tx.append_audit(space.ns(), now, ev)?;
                 Ok(())
             })
@@ -153,25 +203,40 @@ impl Service {
             .write(move |tx| {
                 let space = tx_space;
                 let ns = space.ns();
-                let Some(mut rec) = tx.refresh(ns, &hash)? else { return Ok(Err(Error::RefreshTokenInvalid)) };
+                let Some(mut rec) = tx.refresh(ns, &hash)? else {
+                    return Ok(Err(Error::RefreshTokenInvalid));
+                };
                 let Some(mut session) = tx.session(ns, rec.session_id)? else {
                     return Ok(Err(Error::RefreshTokenInvalid));
                 };
-                let Some(user) = tx.user(ns, session.user_id)? else { return Ok(Err(Error::RefreshTokenInvalid)) };
+                let (user, grant) = subject_of(tx, ns, &session)?;
+                let Some(user) = user else {
+                    return Ok(Err(Error::RefreshTokenInvalid));
+                };
                 let policy = match &space {
                     Space::Platform => platform_policy,
-                    Space::Tenant(s) => tx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default(),
+                    Space::Tenant(s) => {
+                        tx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default()
+                    }
                 };
                 let last = svc(&space, session.id).unwrap_or(session.last_activity_at);
                 if let Err(denied) = session.check(now, last, policy.idle_timeout_secs) {
                     return Ok(Err(denied.into()));
                 }
-                if let Err(denied) = user.admits(&session) {
+                if let Err(denied) = admit(&session, &user, grant.as_ref(), now) {
                     return Ok(Err(denied.into()));
                 }
                 match rec.rotation(now, policy.refresh_reuse_grace_secs) {
                     Rotation::Reuse => {
-                        revoke_in(tx, ns, session.id, now, None, RevokeReason::RefreshTokenReuse, None)?;
+                        revoke_in(
+                            tx,
+                            ns,
+                            session.id,
+                            now,
+                            None,
+                            RevokeReason::RefreshTokenReuse,
+                            None,
+                        )?;
                         let ev = AuditEvent::new(Actor::system(), "refresh_reuse_detected")
                             .target(session.id)
                             .reason(Some(RevokeReason::RefreshTokenReuse.as_str()))
@@ -195,7 +260,11 @@ impl Service {
                         tx.put_refresh(ns, &next.sha256(), &next_rec)?;
                         session.last_activity_at = now;
                         tx.put_session(ns, &session)?;
-                        let role = if session.support.is_some() { Role::GlobalAdmin } else { user.role };
+                        let role = if session.support.is_some() {
+                            Role::GlobalAdmin
+                        } else {
+                            user.role
+                        };
                         Ok(Ok((session, role, policy, next)))
                     }
                 }
@@ -206,7 +275,9 @@ impl Service {
     }
 
     /// A lookup of in-memory activity usable inside a write closure.
-    fn snapshot_activity_lookup(&self) -> impl Fn(&Space, SessionId) -> Option<crate::domain::Timestamp> + Send + 'static {
+    fn snapshot_activity_lookup(
+        &self,
+    ) -> impl Fn(&Space, SessionId) -> Option<crate::domain::Timestamp> + Send + 'static {
         let snap: std::collections::HashMap<_, _> = self.activity.snapshot().into_iter().collect();
         move |space, sid| snap.get(&space_key(space, sid)).copied()
     }
@@ -222,20 +293,24 @@ impl Service {
         })?;
         let (space, sid, uid) = parse_subject(&claims)?;
         let read_space = space.clone();
-        let (session, user, policy) = self
+        let found = self
             .store
             .read(move |rx| {
                 let ns = read_space.ns();
-                let session = rx.session(ns, sid)?;
-                let user = rx.user(ns, uid)?;
+                let Some(session) = rx.session(ns, sid)? else {
+                    return Ok(None);
+                };
+                let (user, grant) = subject_of(rx, ns, &session)?;
                 let policy = match &read_space {
                     Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy),
                     Space::Platform => None,
                 };
-                Ok((session, user, policy))
+                Ok(Some((session, user, grant, policy)))
             })
             .await?;
-        let (Some(session), Some(user)) = (session, user) else { return Err(Error::TokenInvalid) };
+        let Some((session, Some(user), grant, policy)) = found else {
+            return Err(Error::TokenInvalid);
+        };
         if session.user_id != uid {
             return Err(Error::TokenInvalid);
         }
@@ -245,7 +320,7 @@ impl Service {
         };
         let last = self.last_activity(&space, &session);
         session.check(now, last, policy.idle_timeout_secs)?;
-        user.admits(&session)?;
+        admit(&session, &user, grant.as_ref(), now)?;
         self.activity.touch(space_key(&space, sid), now);
         Ok(principal(space, &session, &user))
     }
@@ -258,8 +333,19 @@ impl Service {
         let grant = p.grant_id;
         self.store
             .write(move |tx| {
-                if revoke_in(tx, space.ns(), sid, now, Some(uid), RevokeReason::UserLogout, None)? {
-                    let ev = AuditEvent::new(actor, "logout").target(sid).ip(meta.ip.as_deref()).grant(grant);
+                if revoke_in(
+                    tx,
+                    space.ns(),
+                    sid,
+                    now,
+                    Some(uid),
+                    RevokeReason::UserLogout,
+                    None,
+                )? {
+                    let ev = AuditEvent::new(actor, "logout")
+                        .target(sid)
+                        .ip(meta.ip.as_deref())
+                        .grant(grant);
                     tx.append_audit(space.ns(), now, ev)?;
                 }
                 Ok(())
@@ -270,15 +356,29 @@ impl Service {
 
     /// `GET /v1/auth/me`
     pub async fn me(&self, p: &Principal) -> Result<Me> {
-        let space = space_of_principal(p);
+        // A support session's user is the global admin, in the platform namespace.
+        let space = if p.grant_id.is_some() {
+            Space::Platform
+        } else {
+            space_of_principal(p)
+        };
         let uid = p.user_id;
-        let user = self.store.read(move |rx| rx.user(space.ns(), uid)).await?.ok_or(Error::TokenInvalid)?;
+        let user = self
+            .store
+            .read(move |rx| rx.user(space.ns(), uid))
+            .await?
+            .ok_or(Error::TokenInvalid)?;
         let tenant = match &p.realm {
             Realm::Tenant(t) => Some(t.clone()),
             Realm::Platform => None,
         };
         Ok(Me {
-            user: MeUser { id: user.id, email: user.email, display_name: user.display_name, role: p.role },
+            user: MeUser {
+                id: user.id,
+                email: user.email,
+                display_name: user.display_name,
+                role: p.role,
+            },
             tenant,
             session_id: p.session_id,
         })
@@ -286,13 +386,23 @@ impl Service {
 
     /// `POST /v1/oauth/introspect` (RFC 7662). The client must belong to the
     /// token's tenant; anything else is exactly `{"active": false}`.
-    pub async fn introspect(&self, client_id: &str, client_secret: Secret, token: &str) -> Result<serde_json::Value> {
+    pub async fn introspect(
+        &self,
+        client_id: &str,
+        client_secret: Secret,
+        token: &str,
+    ) -> Result<serde_json::Value> {
         let tenant = self.authenticate_client(client_id, client_secret).await?;
         let inactive = json!({ "active": false });
         if token.starts_with("rt1.") {
-            return Ok(self.introspect_refresh(&tenant, Secret::new(token)).await.unwrap_or(inactive));
+            return Ok(self
+                .introspect_refresh(&tenant, Secret::new(token))
+                .await
+                .unwrap_or(inactive));
         }
-        let Ok(claims) = self.keys.verify(token, self.now()) else { return Ok(inactive) };
+        let Ok(claims) = self.keys.verify(token, self.now()) else {
+            return Ok(inactive);
+        };
         if claims.tid != tenant.as_str() {
             return Ok(inactive);
         }
@@ -314,7 +424,11 @@ impl Service {
         }
     }
 
-    async fn introspect_refresh(&self, tenant: &TenantId, token: Secret) -> Option<serde_json::Value> {
+    async fn introspect_refresh(
+        &self,
+        tenant: &TenantId,
+        token: Secret,
+    ) -> Option<serde_json::Value> {
         let space = parse_refresh_token(&token)?;
         match &space {
             Space::Tenant(s) if s.tenant() == tenant => {}
@@ -322,25 +436,38 @@ impl Service {
         }
         let hash = token.sha256();
         let rs = space.clone();
-        let (rec, session, user, policy) = self
+        let (rec, session, user, grant, policy) = self
             .store
             .read(move |rx| {
                 let ns = rs.ns();
-                let Some(rec) = rx.refresh(ns, &hash)? else { return Ok(None) };
-                let Some(session) = rx.session(ns, rec.session_id)? else { return Ok(None) };
-                let Some(user) = rx.user(ns, session.user_id)? else { return Ok(None) };
+                let Some(rec) = rx.refresh(ns, &hash)? else {
+                    return Ok(None);
+                };
+                let Some(session) = rx.session(ns, rec.session_id)? else {
+                    return Ok(None);
+                };
+                let (user, grant) = subject_of(rx, ns, &session)?;
+                let Some(user) = user else { return Ok(None) };
                 let policy = match &rs {
-                    Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default(),
+                    Space::Tenant(s) => {
+                        rx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default()
+                    }
                     Space::Platform => return Ok(None),
                 };
-                Ok(Some((rec, session, user, policy)))
+                Ok(Some((rec, session, user, grant, policy)))
             })
             .await
             .ok()??;
         let now = self.now();
         let live = rec.used_at.is_none()
-            && session.check(now, self.last_activity(&space, &session), policy.idle_timeout_secs).is_ok()
-            && user.admits(&session).is_ok();
+            && session
+                .check(
+                    now,
+                    self.last_activity(&space, &session),
+                    policy.idle_timeout_secs,
+                )
+                .is_ok()
+            && admit(&session, &user, grant.as_ref(), now).is_ok();
         live.then(|| {
             json!({
                 "active": true,
@@ -360,7 +487,9 @@ impl Service {
         let found = self
             .store
             .read(move |rx| {
-                let Some(tenant) = rx.client_tenant(id)? else { return Ok(None) };
+                let Some(tenant) = rx.client_tenant(id)? else {
+                    return Ok(None);
+                };
                 let scope = TenantScope::for_credential(tenant.clone());
                 Ok(rx.client((&scope).into(), id)?.map(|c| (tenant, c)))
             })
@@ -380,25 +509,47 @@ impl Service {
     pub async fn oauth_revoke(&self, token: &str, meta: ClientMeta) -> Result<()> {
         let target = if token.starts_with("rt1.") {
             let t = Secret::new(token);
-            let Some(space) = parse_refresh_token(&t) else { return Ok(()) };
+            let Some(space) = parse_refresh_token(&t) else {
+                return Ok(());
+            };
             let hash = t.sha256();
             let rs = space.clone();
-            let rec = self.store.read(move |rx| rx.refresh(rs.ns(), &hash)).await?;
+            let rec = self
+                .store
+                .read(move |rx| rx.refresh(rs.ns(), &hash))
+                .await?;
             rec.map(|r| (space, r.session_id))
         } else {
             match self.keys.verify_ignoring_expiry(token) {
-                Ok(claims) => parse_subject(&claims).ok().map(|(space, sid, _)| (space, sid)),
+                Ok(claims) => parse_subject(&claims)
+                    .ok()
+                    .map(|(space, sid, _)| (space, sid)),
                 Err(_) => None,
             }
         };
-        let Some((space, sid)) = target else { return Ok(()) };
+        let Some((space, sid)) = target else {
+            return Ok(());
+        };
         let now = self.now();
         self.store
             .write(move |tx| {
                 let ns = space.ns();
-                let Some(session) = tx.session(ns, sid)? else { return Ok(()) };
-                if revoke_in(tx, ns, sid, now, Some(session.user_id), RevokeReason::UserLogout, None)? {
-                    let actor = tx.user(ns, session.user_id)?.map(|u| actor_of(&u)).unwrap_or_else(Actor::system);
+                let Some(session) = tx.session(ns, sid)? else {
+                    return Ok(());
+                };
+                if revoke_in(
+                    tx,
+                    ns,
+                    sid,
+                    now,
+                    Some(session.user_id),
+                    RevokeReason::UserLogout,
+                    None,
+                )? {
+                    let actor = tx
+                        .user(ns, session.user_id)?
+                        .map(|u| actor_of(&u))
+                        .unwrap_or_else(Actor::system);
                     let ev = AuditEvent::new(actor, "logout")
                         .target(sid)
                         .ip(meta.ip.as_deref())
@@ -425,7 +576,11 @@ fn principal(space: Space, session: &SessionRecord, user: &UserRecord) -> Princi
         Space::Platform => Realm::Platform,
     };
     // The role comes from the user record, not the token: a demotion takes effect at once.
-    let role = if session.support.is_some() { Role::GlobalAdmin } else { user.role };
+    let role = if session.support.is_some() {
+        Role::GlobalAdmin
+    } else {
+        user.role
+    };
     Principal {
         user_id: user.id,
         email: user.email.clone(),

@@ -27,13 +27,23 @@ pub struct NewClient {
 }
 
 impl Service {
-    pub async fn create_client(&self, scope: &TenantScope, by: Acting, name: &str) -> Result<NewClient> {
+    pub async fn create_client(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        name: &str,
+    ) -> Result<NewClient> {
         let mut p = Problems::default();
         super::users::check_display_name(&mut p, "name", name);
         p.finish()?;
         let secret = Secret::random(32);
         let now = self.now();
-        let rec = ClientRecord { id: ClientId::new_v7(), name: name.trim().to_owned(), secret_hash: secret.sha256(), created_at: now };
+        let rec = ClientRecord {
+            id: ClientId::new_v7(),
+            name: name.trim().to_owned(),
+            secret_hash: secret.sha256(),
+            created_at: now,
+        };
         let scope = scope.clone();
         let stored = rec.clone();
         self.store
@@ -43,18 +53,36 @@ impl Service {
                 }
                 let ns = Ns::from(&scope);
                 tx.insert_client(ns, scope.tenant(), &stored)?;
-                let ev = by.event("client_created").target(stored.id).details(json!({ "name": stored.name }));
+                let ev = by
+                    .event("client_created")
+                    .target(stored.id)
+                    .details(json!({ "name": stored.name }));
                 tx.append_audit(ns, now, ev)?;
                 Ok(())
             })
             .await?;
-        Ok(NewClient { client_id: rec.id, client_secret: secret, name: rec.name, created_at: rec.created_at })
+        Ok(NewClient {
+            client_id: rec.id,
+            client_secret: secret,
+            name: rec.name,
+            created_at: rec.created_at,
+        })
     }
 
     pub async fn list_clients(&self, scope: &TenantScope) -> Result<Vec<ClientView>> {
         let scope = scope.clone();
-        let all = self.store.read(move |rx| rx.clients(Ns::from(&scope))).await?;
-        Ok(all.into_iter().map(|c| ClientView { client_id: c.id, name: c.name, created_at: c.created_at }).collect())
+        let all = self
+            .store
+            .read(move |rx| rx.clients(Ns::from(&scope)))
+            .await?;
+        Ok(all
+            .into_iter()
+            .map(|c| ClientView {
+                client_id: c.id,
+                name: c.name,
+                created_at: c.created_at,
+            })
+            .collect())
     }
 
     pub async fn delete_client(&self, scope: &TenantScope, by: Acting, id: ClientId) -> Result<()> {
@@ -71,6 +99,10 @@ impl Service {
                 Ok(true)
             })
             .await?;
-        if removed { Ok(()) } else { Err(Error::NotFound) }
+        if removed {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
     }
 }

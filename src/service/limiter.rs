@@ -14,7 +14,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { per_account: 5, per_ip: 50, window_secs: 300 }
+        Self {
+            per_account: 5,
+            per_ip: 50,
+            window_secs: 300,
+        }
     }
 }
 
@@ -28,7 +32,10 @@ const PRUNE_AT: usize = 100_000;
 
 impl LoginLimiter {
     pub fn new(limits: Limits) -> Self {
-        Self { limits, windows: Mutex::default() }
+        Self {
+            limits,
+            windows: Mutex::default(),
+        }
     }
 
     /// Seconds to wait, if either key is over its limit.
@@ -45,7 +52,9 @@ impl LoginLimiter {
     }
 
     pub fn failed(&self, account: &str, ip: &str, now: Timestamp) {
-        let Ok(mut m) = self.windows.lock() else { return };
+        let Ok(mut m) = self.windows.lock() else {
+            return;
+        };
         if m.len() > PRUNE_AT {
             let w = self.limits.window_secs;
             m.retain(|_, (start, _)| now < start.plus_secs(w));
@@ -73,20 +82,31 @@ mod tests {
 
     #[test]
     fn blocks_after_limit_until_window_ends() {
-        let l = LoginLimiter::new(Limits { per_account: 3, per_ip: 100, window_secs: 60 });
+        let l = LoginLimiter::new(Limits {
+            per_account: 3,
+            per_ip: 100,
+            window_secs: 60,
+        });
         let t0 = Timestamp::from_millis(1_000_000);
         for _ in 0..3 {
             assert_eq!(l.blocked("acme/a@b.c", "1.2.3.4", t0), None);
             l.failed("acme/a@b.c", "1.2.3.4", t0);
         }
-        assert_eq!(l.blocked("acme/a@b.c", "9.9.9.9", t0.plus_secs(10)), Some(50));
+        assert_eq!(
+            l.blocked("acme/a@b.c", "9.9.9.9", t0.plus_secs(10)),
+            Some(50)
+        );
         assert_eq!(l.blocked("acme/other@b.c", "1.2.3.4", t0), None);
         assert_eq!(l.blocked("acme/a@b.c", "1.2.3.4", t0.plus_secs(60)), None);
     }
 
     #[test]
     fn ip_limit_spans_accounts_and_success_resets_account() {
-        let l = LoginLimiter::new(Limits { per_account: 2, per_ip: 3, window_secs: 60 });
+        let l = LoginLimiter::new(Limits {
+            per_account: 2,
+            per_ip: 3,
+            window_secs: 60,
+        });
         let t0 = Timestamp::from_millis(0);
         l.failed("a", "ip", t0);
         l.failed("b", "ip", t0);

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod error;
+pub mod grants;
 pub mod limiter;
 pub mod revoke;
 pub mod session_list;
@@ -31,6 +32,15 @@ pub use error::Error;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Aborts a task when dropped (so aborting the parent stops the child).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Where a request came from; recorded on sessions and audit entries.
 #[derive(Debug, Clone, Default)]
 pub struct ClientMeta {
@@ -46,11 +56,15 @@ pub struct Service {
     activity: Activity,
     limiter: LoginLimiter,
     config: Config,
+    /// Wakes the grant scheduler when a grant starts or ends.
+    grant_wakeup: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Service {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("Service")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,14 +78,21 @@ const KEYS_META: &str = "signing_keys";
 
 impl Service {
     /// Load (or create) the signing keys, self-test them, and build the service.
-    pub async fn start(store: Store, clock: SharedClock, config: Config) -> Result<Arc<Self>, String> {
+    pub async fn start(
+        store: Store,
+        clock: SharedClock,
+        config: Config,
+    ) -> Result<Arc<Self>, String> {
         let now = clock.now();
         let stored = store
             .write(move |tx| {
                 if let Some(bytes) = tx.meta(KEYS_META)? {
                     return decode::<StoredKeys>(&bytes);
                 }
-                let k = StoredKeys { current: KeyMaterial::generate(now), previous: None };
+                let k = StoredKeys {
+                    current: KeyMaterial::generate(now),
+                    previous: None,
+                };
                 tx.put_meta(KEYS_META, &encode(&k))?;
                 Ok(k)
             })
@@ -90,6 +111,7 @@ impl Service {
             activity: Activity::default(),
             limiter: LoginLimiter::new(config.login_limits),
             config,
+            grant_wakeup: tokio::sync::Notify::new(),
         }))
     }
 
@@ -111,13 +133,20 @@ impl Service {
 
     /// `true` once the database answers a read.
     pub async fn ready(&self) -> bool {
-        self.store.read(|rx| rx.meta("schema_version")).await.is_ok()
+        self.store
+            .read(|rx| rx.meta("schema_version"))
+            .await
+            .is_ok()
     }
 
-    /// Run the periodic activity flush until the returned handle is aborted.
+    /// Run the activity flush and the grant-expiry scheduler until the
+    /// returned handle is aborted.
     pub fn spawn_background(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let svc = self.clone();
+        let grants = self.clone();
         tokio::spawn(async move {
+            let scheduler = tokio::spawn(async move { grants.run_grant_scheduler().await });
+            let _abort_with_me = AbortOnDrop(scheduler);
             let mut tick = tokio::time::interval(svc.config.activity_flush);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {

@@ -49,8 +49,16 @@ pub enum BulkOutcome {
 
 pub(crate) fn check_note(p: &mut Problems, note: &Option<String>) {
     if let Some(n) = note {
-        p.check(n.chars().count() <= NOTE_MAX, "reason", "must be at most 500 characters");
-        p.check(!n.chars().any(|c| c.is_control() && c != '\n'), "reason", "must not contain control characters");
+        p.check(
+            n.chars().count() <= NOTE_MAX,
+            "reason",
+            "must be at most 500 characters",
+        );
+        p.check(
+            !n.chars().any(|c| c.is_control() && c != '\n'),
+            "reason",
+            "must not contain control characters",
+        );
     }
 }
 
@@ -60,21 +68,39 @@ impl BulkRevoke {
         check_note(&mut p, &self.reason);
         match (&self.session_ids, &self.filter) {
             (Some(_), Some(_)) => p.add("body", "give session_ids or filter, not both"),
-            (None, None) => p.add("body", "give session_ids or filter: a bulk revocation must name what to revoke"),
+            (None, None) => p.add(
+                "body",
+                "give session_ids or filter: a bulk revocation must name what to revoke",
+            ),
             (Some(ids), None) => {
                 p.check(!ids.is_empty(), "session_ids", "must not be empty");
-                p.check(ids.len() <= MAX_IDS, "session_ids", "at most 10000 ids per request");
+                p.check(
+                    ids.len() <= MAX_IDS,
+                    "session_ids",
+                    "at most 10000 ids per request",
+                );
             }
             (None, Some(f)) => {
-                let named = f.user_ids.is_some() || f.idle_for_secs.is_some() || f.created_before.is_some() || f.all == Some(true);
+                let named = f.user_ids.is_some()
+                    || f.idle_for_secs.is_some()
+                    || f.created_before.is_some()
+                    || f.all == Some(true);
                 p.check(named, "filter", "must name at least one criterion (user_ids, idle_for_secs, created_before, or all: true)");
-                p.check(f.all != Some(false), "filter.all", "must be true when given");
+                p.check(
+                    f.all != Some(false),
+                    "filter.all",
+                    "must be true when given",
+                );
                 if let Some(u) = &f.user_ids {
                     p.check(!u.is_empty(), "filter.user_ids", "must not be empty");
                     p.check(u.len() <= MAX_IDS, "filter.user_ids", "at most 10000 ids");
                 }
                 if let Some(i) = f.idle_for_secs {
-                    p.check((0..=10 * 365 * 86_400).contains(&i), "filter.idle_for_secs", "must be between 0 and 315360000");
+                    p.check(
+                        (0..=10 * 365 * 86_400).contains(&i),
+                        "filter.idle_for_secs",
+                        "must be between 0 and 315360000",
+                    );
                 }
             }
         }
@@ -84,7 +110,13 @@ impl BulkRevoke {
 
 impl Service {
     /// `POST /v1/tenants/{t}/sessions/{sid}/revoke` → how many were revoked (0 or 1).
-    pub async fn revoke_session(&self, scope: &TenantScope, by: Acting, sid: SessionId, note: Option<String>) -> Result<usize> {
+    pub async fn revoke_session(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        sid: SessionId,
+        note: Option<String>,
+    ) -> Result<usize> {
         let mut p = Problems::default();
         check_note(&mut p, &note);
         p.finish()?;
@@ -111,14 +143,23 @@ impl Service {
     }
 
     /// `POST /v1/tenants/{t}/sessions/revoke`
-    pub async fn bulk_revoke(&self, scope: &TenantScope, by: Acting, current: Option<SessionId>, req: BulkRevoke) -> Result<BulkOutcome> {
+    pub async fn bulk_revoke(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        current: Option<SessionId>,
+        req: BulkRevoke,
+    ) -> Result<BulkOutcome> {
         req.validate()?;
         let except = if req.except_current { current } else { None };
         let targets = self.bulk_targets(scope, &req, except).await?;
         if req.dry_run {
             return Ok(BulkOutcome::WouldRevoke(targets.len()));
         }
-        let chunks: Vec<Vec<SessionId>> = targets.chunks(BULK_CHUNK).map(<[SessionId]>::to_vec).collect();
+        let chunks: Vec<Vec<SessionId>> = targets
+            .chunks(BULK_CHUNK)
+            .map(<[SessionId]>::to_vec)
+            .collect();
         let parts = chunks.len();
         let mut revoked = 0;
         let criteria = json!({
@@ -140,14 +181,21 @@ impl Service {
                     let ns = Ns::from(&scope);
                     let mut n = 0;
                     for sid in chunk {
-                        if revoke_in(tx, ns, sid, now, by.actor.id, RevokeReason::BulkRevoked, note.clone())? {
+                        if revoke_in(
+                            tx,
+                            ns,
+                            sid,
+                            now,
+                            by.actor.id,
+                            RevokeReason::BulkRevoked,
+                            note.clone(),
+                        )? {
                             n += 1;
                         }
                     }
-                    let ev = by
-                        .event("sessions_bulk_revoked")
-                        .reason(note)
-                        .details(json!({ "count": n, "part": i + 1, "parts": parts, "criteria": criteria }));
+                    let ev = by.event("sessions_bulk_revoked").reason(note).details(
+                        json!({ "count": n, "part": i + 1, "parts": parts, "criteria": criteria }),
+                    );
                     tx.append_audit(ns, now, ev)?;
                     Ok(n)
                 })
@@ -157,7 +205,12 @@ impl Service {
     }
 
     /// Active sessions a bulk request names (ids of other tenants simply do not exist here).
-    async fn bulk_targets(&self, scope: &TenantScope, req: &BulkRevoke, except: Option<SessionId>) -> Result<Vec<SessionId>> {
+    async fn bulk_targets(
+        &self,
+        scope: &TenantScope,
+        req: &BulkRevoke,
+        except: Option<SessionId>,
+    ) -> Result<Vec<SessionId>> {
         let fresh = self.fresh_activity(scope);
         let scope = scope.clone();
         let now = self.now();
@@ -166,7 +219,11 @@ impl Service {
         self.store
             .read(move |rx| {
                 let ns = Ns::from(&scope);
-                let last = |s: &crate::domain::SessionRecord| fresh.get(&s.id).map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at));
+                let last = |s: &crate::domain::SessionRecord| {
+                    fresh
+                        .get(&s.id)
+                        .map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
+                };
                 let mut out = Vec::new();
                 let mut seen = HashSet::new();
                 if let Some(ids) = ids {
@@ -183,7 +240,9 @@ impl Service {
                 let matches = |s: &crate::domain::SessionRecord| {
                     s.is_active()
                         && Some(s.id) != except
-                        && filter.idle_for_secs.is_none_or(|i| last(s) <= now.minus_secs(i))
+                        && filter
+                            .idle_for_secs
+                            .is_none_or(|i| last(s) <= now.minus_secs(i))
                         && filter.created_before.is_none_or(|t| s.created_at < t)
                 };
                 if let Some(users) = &filter.user_ids {
@@ -199,7 +258,12 @@ impl Service {
                     return Ok(out);
                 }
                 // Walk the active part of the activity index; idle filters start at their cutoff.
-                let mut from = filter.idle_for_secs.map(|i| (now.minus_secs(i).millis().saturating_add(1), SessionId::from_u128(0)));
+                let mut from = filter.idle_for_secs.map(|i| {
+                    (
+                        now.minus_secs(i).millis().saturating_add(1),
+                        SessionId::from_u128(0),
+                    )
+                });
                 loop {
                     let page = rx.activity_page(ns, 0, from, 1024)?;
                     for (_, sid) in &page {
@@ -220,45 +284,42 @@ impl Service {
             .map_err(Error::from)
     }
 
-    /// Revoke every session of a user in one transaction; with `mark`, also
-    /// set "sessions valid after" so sessions minted concurrently die too.
-    pub(crate) async fn revoke_user_sessions(
+    /// `POST /v1/tenants/{t}/users/{uid}/revoke-sessions` (force sign-out):
+    /// every session of the user, and a "sessions valid after" mark so
+    /// sessions minted concurrently die too. One transaction.
+    pub async fn force_sign_out(
         &self,
         scope: &TenantScope,
         by: Acting,
         uid: UserId,
-        reason: RevokeReason,
-        keep: Option<SessionId>,
-        mark: bool,
-        action: &'static str,
     ) -> Result<usize> {
+        let reason = RevokeReason::UserSessionsRevoked;
         let scope = scope.clone();
         let now = self.now();
         self.store
             .write(move |tx| {
                 let ns = Ns::from(&scope);
-                let Some(mut user) = tx.user(ns, uid)? else { return Err(StoreError::NotFound) };
+                let Some(mut user) = tx.user(ns, uid)? else {
+                    return Err(StoreError::NotFound);
+                };
                 let mut n = 0;
                 for sid in tx.session_ids_of_user(ns, uid)? {
-                    if Some(sid) != keep && revoke_in(tx, ns, sid, now, by.actor.id, reason, None)? {
+                    if revoke_in(tx, ns, sid, now, by.actor.id, reason, None)? {
                         n += 1;
                     }
                 }
-                if mark {
-                    user.sessions_valid_after = Some(ValidAfter { at: now, reason });
-                    user.updated_at = now;
-                    tx.put_user(ns, &user)?;
-                }
-                let ev = by.event(action).target(uid).reason(Some(reason.as_str())).details(json!({ "count": n, "email": user.email }));
+                user.sessions_valid_after = Some(ValidAfter { at: now, reason });
+                user.updated_at = now;
+                tx.put_user(ns, &user)?;
+                let ev = by
+                    .event("user_sessions_revoked")
+                    .target(uid)
+                    .reason(Some(reason.as_str()))
+                    .details(json!({ "count": n, "email": user.email }));
                 tx.append_audit(ns, now, ev)?;
                 Ok(n)
             })
             .await
             .map_err(Error::from)
-    }
-
-    /// `POST /v1/tenants/{t}/users/{uid}/revoke-sessions` (force sign-out).
-    pub async fn force_sign_out(&self, scope: &TenantScope, by: Acting, uid: UserId) -> Result<usize> {
-        self.revoke_user_sessions(scope, by, uid, RevokeReason::UserSessionsRevoked, None, true, "user_sessions_revoked").await
     }
 }

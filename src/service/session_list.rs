@@ -10,7 +10,9 @@ use serde::Serialize;
 use super::users::Page;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
-use crate::domain::{GrantId, Policy, RevokeReason, SessionId, SessionRecord, SessionState, Timestamp, UserId};
+use crate::domain::{
+    GrantId, Policy, RevokeReason, SessionId, SessionRecord, SessionState, Timestamp, UserId,
+};
 use crate::store::{Ns, Reads, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,7 +56,9 @@ impl Cursor {
                 a.parse().map_err(|_| bad())?,
                 SessionId::parse(sid).map_err(|_| bad())?,
             )),
-            (Sort::CreatedDesc, ["c", sid]) => Ok(Cursor::Created(SessionId::parse(sid).map_err(|_| bad())?)),
+            (Sort::CreatedDesc, ["c", sid]) => {
+                Ok(Cursor::Created(SessionId::parse(sid).map_err(|_| bad())?))
+            }
             _ => Err(bad()),
         }
     }
@@ -121,7 +125,9 @@ pub(crate) struct Lister<'a, R: Reads> {
 
 impl<R: Reads> Lister<'_, R> {
     fn activity(&self, s: &SessionRecord) -> Timestamp {
-        self.fresh.get(&s.id).map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
+        self.fresh
+            .get(&s.id)
+            .map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
     }
 
     pub fn status(&self, s: &SessionRecord) -> &'static str {
@@ -137,8 +143,17 @@ impl<R: Reads> Lister<'_, R> {
     }
 
     pub fn view(&mut self, s: &SessionRecord) -> Result<SessionView, StoreError> {
-        if !self.users.contains_key(&s.user_id) {
-            let u = self.rx.user(self.ns, s.user_id)?.map(|u| (u.email, u.display_name));
+        if let Some(m) = &s.support {
+            // A support session's user is a global admin, not a tenant user.
+            self.users.insert(
+                s.user_id,
+                Some((m.admin_email.clone(), "Platform support".to_owned())),
+            );
+        } else if !self.users.contains_key(&s.user_id) {
+            let u = self
+                .rx
+                .user(self.ns, s.user_id)?
+                .map(|u| (u.email, u.display_name));
             self.users.insert(s.user_id, u);
         }
         let (email, display_name) = match self.users.get(&s.user_id).cloned().flatten() {
@@ -148,14 +163,25 @@ impl<R: Reads> Lister<'_, R> {
         let last = self.activity(s);
         let (revoked_at, revoked_by, revoked_reason, revoke_note) = match &s.state {
             SessionState::Active => (None, None, None, None),
-            SessionState::Revoked { at, by, reason, note } => (Some(*at), *by, Some(*reason), note.clone()),
+            SessionState::Revoked {
+                at,
+                by,
+                reason,
+                note,
+            } => (Some(*at), *by, Some(*reason), note.clone()),
         };
         Ok(SessionView {
             id: s.id,
-            user: SessionUser { id: s.user_id, email, display_name },
+            user: SessionUser {
+                id: s.user_id,
+                email,
+                display_name,
+            },
             created_at: s.created_at,
             last_activity_at: last,
-            expires_at: s.expires_at.min(last.plus_secs(self.policy.idle_timeout_secs)),
+            expires_at: s
+                .expires_at
+                .min(last.plus_secs(self.policy.idle_timeout_secs)),
             ip: s.ip.clone(),
             user_agent: s.user_agent.clone(),
             status: self.status(s),
@@ -163,7 +189,10 @@ impl<R: Reads> Lister<'_, R> {
             revoked_by,
             revoked_reason,
             revoke_note,
-            support: s.support.as_ref().map(|m| SupportView { grant_id: m.grant_id, admin_email: m.admin_email.clone() }),
+            support: s.support.as_ref().map(|m| SupportView {
+                grant_id: m.grant_id,
+                admin_email: m.admin_email.clone(),
+            }),
             current: self.current == Some(s.id),
         })
     }
@@ -179,7 +208,11 @@ impl<R: Reads> Lister<'_, R> {
     pub fn run(&mut self, q: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
         let want = q.limit + 1;
         let mut users: Option<HashSet<UserId>> = q.user_id.map(|u| HashSet::from([u]));
-        if let Some(text) = q.q.as_deref().map(str::to_lowercase).filter(|t| !t.is_empty()) {
+        if let Some(text) =
+            q.q.as_deref()
+                .map(str::to_lowercase)
+                .filter(|t| !t.is_empty())
+        {
             let matched = self.users_matching(&text)?;
             users = Some(match users {
                 Some(u) => u.intersection(&matched).copied().collect(),
@@ -187,7 +220,7 @@ impl<R: Reads> Lister<'_, R> {
             });
         }
         match users {
-            Some(u) if u.len() <= DIRECT_USERS => self.from_users(&u, q, want),
+            Some(u) if u.len() <= DIRECT_USERS => self.via_users(&u, q, want),
             Some(u) => self.scan(q, want, Some(&u)),
             None => self.scan(q, want, None),
         }
@@ -211,7 +244,12 @@ impl<R: Reads> Lister<'_, R> {
     }
 
     /// Few users: gather their sessions through the by-user index and sort in memory.
-    fn from_users(&self, users: &HashSet<UserId>, q: &SessionQuery, want: usize) -> Result<Vec<SessionRecord>, StoreError> {
+    fn via_users(
+        &self,
+        users: &HashSet<UserId>,
+        q: &SessionQuery,
+        want: usize,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
         let mut all = Vec::new();
         for u in users {
             for sid in self.rx.session_ids_of_user(self.ns, *u)? {
@@ -229,8 +267,15 @@ impl<R: Reads> Lister<'_, R> {
     }
 
     /// Walk an index newest first, filtering as we go.
-    fn scan(&self, q: &SessionQuery, want: usize, users: Option<&HashSet<UserId>>) -> Result<Vec<SessionRecord>, StoreError> {
-        let keep = |s: &SessionRecord| users.is_none_or(|u| u.contains(&s.user_id)) && self.wanted(s, q.status);
+    fn scan(
+        &self,
+        q: &SessionQuery,
+        want: usize,
+        users: Option<&HashSet<UserId>>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let keep = |s: &SessionRecord| {
+            users.is_none_or(|u| u.contains(&s.user_id)) && self.wanted(s, q.status)
+        };
         let mut out = Vec::new();
         match q.sort {
             Sort::CreatedDesc => {
@@ -259,7 +304,12 @@ impl<R: Reads> Lister<'_, R> {
     }
 
     /// Merge the index streams (per state) with the in-memory activity, by key.
-    fn scan_activity(&self, q: &SessionQuery, want: usize, keep: &dyn Fn(&SessionRecord) -> bool) -> Result<Vec<SessionRecord>, StoreError> {
+    fn scan_activity(
+        &self,
+        q: &SessionQuery,
+        want: usize,
+        keep: &dyn Fn(&SessionRecord) -> bool,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
         let cursor = match q.cursor {
             Some(Cursor::Activity(a, s)) => Some((a, s)),
             _ => None,
@@ -277,7 +327,16 @@ impl<R: Reads> Lister<'_, R> {
             .filter(|k| cursor.is_none_or(|c| *k < c))
             .collect();
         fresh.sort_unstable_by(|a, b| b.cmp(a));
-        let mut streams: Vec<Stream> = states.iter().map(|&st| Stream { state: st, buf: Vec::new(), pos: 0, next: cursor, done: false }).collect();
+        let mut streams: Vec<Stream> = states
+            .iter()
+            .map(|&st| Stream {
+                state: st,
+                buf: Vec::new(),
+                pos: 0,
+                next: cursor,
+                done: false,
+            })
+            .collect();
         let idle_cutoff = self.now.minus_secs(self.policy.idle_timeout_secs).millis();
         let mut fi = 0;
         let mut out = Vec::new();
@@ -314,7 +373,9 @@ impl<R: Reads> Lister<'_, R> {
                 streams.retain(|s| s.state != 0);
                 continue;
             }
-            let Some(s) = self.rx.session(self.ns, key.1)? else { continue };
+            let Some(s) = self.rx.session(self.ns, key.1)? else {
+                continue;
+            };
             if keep(&s) {
                 out.push(s);
             }
@@ -376,19 +437,41 @@ impl Service {
     }
 
     /// `GET /v1/tenants/{t}/sessions`
-    pub async fn list_sessions(&self, scope: &TenantScope, q: SessionQuery, current: Option<SessionId>) -> Result<Page<SessionView>> {
+    pub async fn list_sessions(
+        &self,
+        scope: &TenantScope,
+        q: SessionQuery,
+        current: Option<SessionId>,
+    ) -> Result<Page<SessionView>> {
         let fresh = self.fresh_activity(scope);
         let scope = scope.clone();
         let now = self.now();
         self.store
             .read(move |rx| {
-                let Some(tenant) = rx.tenant(scope.tenant())? else { return Err(StoreError::NotFound) };
-                let mut l = Lister { rx, ns: Ns::from(&scope), now, policy: tenant.policy, fresh, users: HashMap::new(), current };
+                let Some(tenant) = rx.tenant(scope.tenant())? else {
+                    return Err(StoreError::NotFound);
+                };
+                let mut l = Lister {
+                    rx,
+                    ns: Ns::from(&scope),
+                    now,
+                    policy: tenant.policy,
+                    fresh,
+                    users: HashMap::new(),
+                    current,
+                };
                 let mut rows = l.run(&q)?;
                 let more = rows.len() > q.limit;
                 rows.truncate(q.limit);
-                let next_cursor = if more { rows.last().map(|s| l.key(s, q.sort).encode()) } else { None };
-                let items = rows.iter().map(|s| l.view(s)).collect::<Result<Vec<_>, _>>()?;
+                let next_cursor = if more {
+                    rows.last().map(|s| l.key(s, q.sort).encode())
+                } else {
+                    None
+                };
+                let items = rows
+                    .iter()
+                    .map(|s| l.view(s))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok(Page { items, next_cursor })
             })
             .await
@@ -396,16 +479,33 @@ impl Service {
     }
 
     /// `GET /v1/tenants/{t}/sessions/{sid}`
-    pub async fn get_session(&self, scope: &TenantScope, sid: SessionId, current: Option<SessionId>) -> Result<SessionView> {
+    pub async fn get_session(
+        &self,
+        scope: &TenantScope,
+        sid: SessionId,
+        current: Option<SessionId>,
+    ) -> Result<SessionView> {
         let fresh = self.fresh_activity(scope);
         let scope = scope.clone();
         let now = self.now();
         self.store
             .read(move |rx| {
-                let Some(tenant) = rx.tenant(scope.tenant())? else { return Err(StoreError::NotFound) };
+                let Some(tenant) = rx.tenant(scope.tenant())? else {
+                    return Err(StoreError::NotFound);
+                };
                 let ns = Ns::from(&scope);
-                let Some(s) = rx.session(ns, sid)? else { return Err(StoreError::NotFound) };
-                let mut l = Lister { rx, ns, now, policy: tenant.policy, fresh, users: HashMap::new(), current };
+                let Some(s) = rx.session(ns, sid)? else {
+                    return Err(StoreError::NotFound);
+                };
+                let mut l = Lister {
+                    rx,
+                    ns,
+                    now,
+                    policy: tenant.policy,
+                    fresh,
+                    users: HashMap::new(),
+                    current,
+                };
                 l.view(&s)
             })
             .await
@@ -421,12 +521,18 @@ mod tests {
     fn cursors_round_trip_and_refuse_other_sorts() {
         let sid = SessionId::new_v7();
         let a = Cursor::Activity(123, sid);
-        assert_eq!(Cursor::decode(&a.encode(), Sort::LastActivityDesc).unwrap(), a);
+        assert_eq!(
+            Cursor::decode(&a.encode(), Sort::LastActivityDesc).unwrap(),
+            a
+        );
         assert!(Cursor::decode(&a.encode(), Sort::CreatedDesc).is_err());
         let c = Cursor::Created(sid);
         assert_eq!(Cursor::decode(&c.encode(), Sort::CreatedDesc).unwrap(), c);
         for bad in ["", "!!", "YS4xLjI", &URL_SAFE_NO_PAD.encode("a.x.y")] {
-            assert!(Cursor::decode(bad, Sort::LastActivityDesc).is_err(), "{bad}");
+            assert!(
+                Cursor::decode(bad, Sort::LastActivityDesc).is_err(),
+                "{bad}"
+            );
         }
     }
 }

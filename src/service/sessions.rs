@@ -4,13 +4,13 @@
 use serde::Serialize;
 
 use super::{ClientMeta, Result, Service};
+use crate::auth::TenantScope;
 use crate::auth::secret::Secret;
 use crate::auth::token::{AUDIENCE, Claims, PLATFORM_TID};
-use crate::auth::TenantScope;
-use crate::domain::session::RefreshRecord;
+use crate::domain::session::{RefreshRecord, SessionDenied};
 use crate::domain::{
-    Policy, RevokeReason, Role, SessionId, SessionRecord, SessionState, SupportMarker, TenantId,
-    Timestamp, UserId, UserRecord,
+    GrantRecord, Policy, RevokeReason, Role, SessionId, SessionRecord, SessionState, SupportMarker,
+    TenantId, Timestamp, UserId, UserRecord,
 };
 use crate::store::{Ns, Reads, Space, StoreError, Tx};
 
@@ -33,12 +33,15 @@ pub(crate) fn new_refresh_token(space: &Space) -> Secret {
 /// Parse a refresh token's namespace; `None` if it is not one of ours.
 pub(crate) fn parse_refresh_token(token: &Secret) -> Option<Space> {
     let mut parts = token.expose().split('.');
-    let (Some("rt1"), Some(tid), Some(random), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some("rt1"), Some(tid), Some(random), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
     let well_formed = random.len() == 43
-        && random.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !well_formed {
         return None;
     }
@@ -49,7 +52,9 @@ pub(crate) fn space_of_tid(tid: &str) -> Option<Space> {
     if tid == PLATFORM_TID {
         return Some(Space::Platform);
     }
-    TenantId::parse(tid).ok().map(|t| Space::Tenant(TenantScope::for_credential(t)))
+    TenantId::parse(tid)
+        .ok()
+        .map(|t| Space::Tenant(TenantScope::for_credential(t)))
 }
 
 pub(crate) fn space_tid(space: &Space) -> &str {
@@ -88,10 +93,42 @@ pub(crate) fn open_session(
         support,
     };
     let token = new_refresh_token(space);
-    let rec = RefreshRecord { session_id: session.id, generation: 0, created_at: now, used_at: None };
+    let rec = RefreshRecord {
+        session_id: session.id,
+        generation: 0,
+        created_at: now,
+        used_at: None,
+    };
     tx.put_session(space.ns(), &session)?;
     tx.put_refresh(space.ns(), &token.sha256(), &rec)?;
     Ok((session, token))
+}
+
+/// The user behind a session and, for a support session, its grant. A
+/// support session's user is the global admin, from the platform namespace.
+pub(crate) fn subject_of(
+    rx: &impl Reads,
+    ns: Ns<'_>,
+    s: &SessionRecord,
+) -> std::result::Result<(Option<UserRecord>, Option<GrantRecord>), StoreError> {
+    match &s.support {
+        Some(m) => Ok((rx.user(Ns::Platform, m.admin_id)?, rx.grant(m.grant_id)?)),
+        None => Ok((rx.user(ns, s.user_id)?, None)),
+    }
+}
+
+/// The user- and grant-level part of SPEC §4's check.
+pub(crate) fn admit(
+    s: &SessionRecord,
+    user: &UserRecord,
+    grant: Option<&GrantRecord>,
+    now: Timestamp,
+) -> std::result::Result<(), SessionDenied> {
+    user.admits(s)?;
+    match &s.support {
+        Some(_) => super::grants::support_denied(grant, now).map_or(Ok(()), Err),
+        None => Ok(()),
+    }
 }
 
 /// Revoke one session; `false` if it does not exist or is already revoked.
@@ -104,11 +141,18 @@ pub(crate) fn revoke_in(
     reason: RevokeReason,
     note: Option<String>,
 ) -> std::result::Result<bool, StoreError> {
-    let Some(mut s) = tx.session(ns, sid)? else { return Ok(false) };
+    let Some(mut s) = tx.session(ns, sid)? else {
+        return Ok(false);
+    };
     if !s.is_active() {
         return Ok(false);
     }
-    s.state = SessionState::Revoked { at: now, by, reason, note };
+    s.state = SessionState::Revoked {
+        at: now,
+        by,
+        reason,
+        note,
+    };
     tx.put_session(ns, &s)?;
     Ok(true)
 }
@@ -221,7 +265,11 @@ mod tests {
             "rt1.acme.short".into(),
             format!("rt1.acme.{}", random.replace(|_: char| true, "+")),
         ] {
-            assert_eq!(parse_refresh_token(&Secret::new(bad.clone())), None, "{bad}");
+            assert_eq!(
+                parse_refresh_token(&Secret::new(bad.clone())),
+                None,
+                "{bad}"
+            );
         }
     }
 }

@@ -46,7 +46,9 @@ pub struct TenantSummary {
 
 impl Service {
     /// Create a tenant and its first org admin, recorded in the tenant's and the platform's audit logs.
-    pub async fn create_tenant(&self, by: Acting, new: NewTenant) -> Result<TenantView> {
+    pub async fn create_tenant(&self, by: Acting, mut new: NewTenant) -> Result<TenantView> {
+        // A tenant's first user is always its org admin; `role` may be omitted.
+        new.first_admin.role = Role::OrgAdmin;
         let mut p = Problems::default();
         let slug = TenantId::parse(&new.slug);
         if let Err(e) = &slug {
@@ -62,11 +64,22 @@ impl Service {
             Err(e) => return Err(e),
         };
         p.finish()?;
-        let (Ok(slug), Some(email)) = (slug, email) else { return Err(Error::field("slug", "invalid")) };
+        let (Ok(slug), Some(email)) = (slug, email) else {
+            return Err(Error::field("slug", "invalid"));
+        };
 
-        let hash = self.passwords.hash(new.first_admin.password.clone()).await.map_err(Error::Internal)?;
+        let hash = self
+            .passwords
+            .hash(new.first_admin.password.clone())
+            .await
+            .map_err(Error::Internal)?;
         let now = self.now();
-        let tenant = TenantRecord { slug: slug.clone(), name: new.name.trim().to_owned(), created_at: now, policy: Policy::default() };
+        let tenant = TenantRecord {
+            slug: slug.clone(),
+            name: new.name.trim().to_owned(),
+            created_at: now,
+            policy: Policy::default(),
+        };
         let admin = new_record(&new.first_admin, email, hash, now);
         let scope = TenantScope::operator(slug);
         let (t, a) = (tenant.clone(), admin.clone());
@@ -75,7 +88,10 @@ impl Service {
                 tx.insert_tenant(&t)?;
                 let ns = Ns::from(&scope);
                 tx.put_user(ns, &a)?;
-                let created = by.event("tenant_created").target(&t.slug).details(json!({ "name": t.name }));
+                let created = by
+                    .event("tenant_created")
+                    .target(&t.slug)
+                    .details(json!({ "name": t.name }));
                 tx.append_audit(ns, now, created.clone())?;
                 tx.append_audit(ns, now, user_created_event(&by, &a))?;
                 tx.append_audit(Ns::Platform, now, created)?;
@@ -91,12 +107,41 @@ impl Service {
         })
     }
 
-    pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>> {
+    /// Tenant metadata, with the caller's active grant in each (if any).
+    pub async fn list_tenants_for(
+        &self,
+        admin: Option<crate::domain::UserId>,
+    ) -> Result<Vec<TenantSummary>> {
         let all = self.store.read(|rx| rx.tenants()).await?;
+        let grants = match admin {
+            Some(a) => self.active_grants_of(a).await?,
+            None => Vec::new(),
+        };
         Ok(all
             .into_iter()
-            .map(|t| TenantSummary { slug: t.slug, name: t.name, created_at: t.created_at, active_grant: None })
+            .map(|t| {
+                let active_grant = grants
+                    .iter()
+                    .filter(|g| g.tenant == t.slug)
+                    .max_by_key(|g| g.expires_at)
+                    .and_then(|g| {
+                        Some(ActiveGrant {
+                            id: g.id,
+                            expires_at: g.expires_at?,
+                        })
+                    });
+                TenantSummary {
+                    slug: t.slug,
+                    name: t.name,
+                    created_at: t.created_at,
+                    active_grant,
+                }
+            })
             .collect())
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<TenantSummary>> {
+        self.list_tenants_for(None).await
     }
 
     pub async fn get_policy(&self, scope: &TenantScope) -> Result<Policy> {
@@ -105,20 +150,32 @@ impl Service {
         t.map(|t| t.policy).ok_or(Error::NotFound)
     }
 
-    pub async fn put_policy(&self, scope: &TenantScope, by: Acting, policy: Policy) -> Result<Policy> {
+    pub async fn put_policy(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        policy: Policy,
+    ) -> Result<Policy> {
         let bad = policy.validate();
         if !bad.is_empty() {
-            return Err(Error::Validation(bad.into_iter().map(|(f, m)| (f.to_owned(), m)).collect()));
+            return Err(Error::Validation(
+                bad.into_iter().map(|(f, m)| (f.to_owned(), m)).collect(),
+            ));
         }
         let scope = scope.clone();
         let now = self.now();
         self.store
             .write(move |tx| {
-                let Some(mut t) = tx.tenant(scope.tenant())? else { return Err(StoreError::NotFound) };
+                let Some(mut t) = tx.tenant(scope.tenant())? else {
+                    return Err(StoreError::NotFound);
+                };
                 let old = t.policy;
                 t.policy = policy;
                 tx.update_tenant(&t)?;
-                let ev = by.event("policy_updated").target(scope.tenant()).details(json!({ "old": old, "new": policy }));
+                let ev = by
+                    .event("policy_updated")
+                    .target(scope.tenant())
+                    .details(json!({ "old": old, "new": policy }));
                 tx.append_audit(Ns::from(&scope), now, ev)?;
                 Ok(policy)
             })
@@ -133,7 +190,10 @@ impl Service {
         email: Option<String>,
         password: Option<Secret>,
     ) -> Result<Option<(String, Option<Secret>)>> {
-        let exists = self.store.read(|rx| Ok(!rx.users(Ns::Platform, None, 1)?.is_empty())).await?;
+        let exists = self
+            .store
+            .read(|rx| Ok(!rx.users(Ns::Platform, None, 1)?.is_empty()))
+            .await?;
         if exists {
             return Ok(None);
         }
@@ -141,10 +201,22 @@ impl Service {
             (Some(e), Some(p)) => (e, p, false),
             _ => ("admin@localhost".to_owned(), Secret::random(18), true),
         };
-        let email = normalize_email(&email).ok_or_else(|| Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", "must be an email address"))?;
-        check_strength(&password).map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD", e))?;
-        let new = NewUser { email: email.clone(), display_name: "Global admin".into(), role: Role::GlobalAdmin, password: password.clone() };
-        let hash = self.passwords.hash(password.clone()).await.map_err(Error::Internal)?;
+        let email = normalize_email(&email).ok_or_else(|| {
+            Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", "must be an email address")
+        })?;
+        check_strength(&password)
+            .map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD", e))?;
+        let new = NewUser {
+            email: email.clone(),
+            display_name: "Global admin".into(),
+            role: Role::GlobalAdmin,
+            password: password.clone(),
+        };
+        let hash = self
+            .passwords
+            .hash(password.clone())
+            .await
+            .map_err(Error::Internal)?;
         let now = self.now();
         let rec = new_record(&new, email.clone(), hash, now);
         self.store
@@ -153,7 +225,9 @@ impl Service {
                     return Ok(());
                 }
                 tx.put_user(Ns::Platform, &rec)?;
-                let ev = AuditEvent::new(Actor::system(), "global_admin_created").target(rec.id).details(json!({ "email": rec.email }));
+                let ev = AuditEvent::new(Actor::system(), "global_admin_created")
+                    .target(rec.id)
+                    .details(json!({ "email": rec.email }));
                 tx.append_audit(Ns::Platform, now, ev)?;
                 Ok(())
             })
@@ -161,4 +235,3 @@ impl Service {
         Ok(Some((email, generated.then_some(password))))
     }
 }
-

@@ -42,19 +42,32 @@ fn other_active_admin(tx: &Tx<'_>, ns: Ns<'_>, except: UserId) -> Result<bool, S
 impl Service {
     pub async fn get_user(&self, scope: &TenantScope, uid: UserId) -> Result<UserView> {
         let scope = scope.clone();
-        let u = self.store.read(move |rx| rx.user(Ns::from(&scope), uid)).await?;
+        let u = self
+            .store
+            .read(move |rx| rx.user(Ns::from(&scope), uid))
+            .await?;
         u.as_ref().map(UserView::from).ok_or(Error::NotFound)
     }
 
     /// `PATCH /v1/tenants/{t}/users/{uid}`. Disabling revokes every session
     /// (`user_disabled`); the last active org admin cannot be demoted or disabled.
-    pub async fn patch_user(&self, scope: &TenantScope, by: Acting, uid: UserId, patch: UserPatch) -> Result<UserView> {
+    pub async fn patch_user(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        uid: UserId,
+        patch: UserPatch,
+    ) -> Result<UserView> {
         let mut p = Problems::default();
         if let Some(n) = &patch.display_name {
             check_display_name(&mut p, "display_name", n);
         }
         if let Some(r) = patch.role {
-            p.check(matches!(r, Role::Member | Role::OrgAdmin), "role", "must be member or org_admin");
+            p.check(
+                matches!(r, Role::Member | Role::OrgAdmin),
+                "role",
+                "must be member or org_admin",
+            );
         }
         p.check(
             patch.display_name.is_some() || patch.role.is_some() || patch.disabled.is_some(),
@@ -124,25 +137,42 @@ impl Service {
         current: Option<SessionId>,
     ) -> Result<usize> {
         check_strength(&password).map_err(|e| Error::field("password", e))?;
-        let hash = self.passwords.hash(password).await.map_err(Error::Internal)?;
+        let hash = self
+            .passwords
+            .hash(password)
+            .await
+            .map_err(Error::Internal)?;
         let scope = scope.clone();
         let now = self.now();
         self.store
             .write(move |tx| {
                 let ns = Ns::from(&scope);
-                let Some(mut u) = tx.user(ns, uid)? else { return Err(StoreError::NotFound) };
+                let Some(mut u) = tx.user(ns, uid)? else {
+                    return Err(StoreError::NotFound);
+                };
                 u.password_hash = hash;
                 u.updated_at = now;
                 tx.put_user(ns, &u)?;
                 let mut n = 0;
                 for sid in tx.session_ids_of_user(ns, uid)? {
                     if Some(sid) != current
-                        && super::sessions::revoke_in(tx, ns, sid, now, by.actor.id, RevokeReason::PasswordChanged, None)?
+                        && super::sessions::revoke_in(
+                            tx,
+                            ns,
+                            sid,
+                            now,
+                            by.actor.id,
+                            RevokeReason::PasswordChanged,
+                            None,
+                        )?
                     {
                         n += 1;
                     }
                 }
-                let ev = by.event("password_changed").target(uid).details(json!({ "email": u.email, "sessions_revoked": n }));
+                let ev = by
+                    .event("password_changed")
+                    .target(uid)
+                    .details(json!({ "email": u.email, "sessions_revoked": n }));
                 tx.append_audit(ns, now, ev)?;
                 Ok(n)
             })

@@ -62,23 +62,37 @@ pub struct Acting {
 
 impl Acting {
     pub fn principal(p: &Principal, meta: ClientMeta) -> Self {
-        Self { actor: p.actor(), grant_id: p.grant_id, meta }
+        Self {
+            actor: p.actor(),
+            grant_id: p.grant_id,
+            meta,
+        }
     }
 
     /// The operator at the command line.
     pub fn operator() -> Self {
-        Self { actor: Actor::system(), grant_id: None, meta: ClientMeta::default() }
+        Self {
+            actor: Actor::system(),
+            grant_id: None,
+            meta: ClientMeta::default(),
+        }
     }
 
     pub fn event(&self, action: &'static str) -> AuditEvent {
-        AuditEvent::new(self.actor.clone(), action).ip(self.meta.ip.as_deref()).grant(self.grant_id)
+        AuditEvent::new(self.actor.clone(), action)
+            .ip(self.meta.ip.as_deref())
+            .grant(self.grant_id)
     }
 }
 
 pub(crate) fn check_display_name(p: &mut Problems, field: &str, name: &str) {
     let n = name.trim().chars().count();
     p.check((1..=200).contains(&n), field, "must be 1 to 200 characters");
-    p.check(!name.chars().any(char::is_control), field, "must not contain control characters");
+    p.check(
+        !name.chars().any(char::is_control),
+        field,
+        "must not contain control characters",
+    );
 }
 
 impl NewUser {
@@ -86,11 +100,18 @@ impl NewUser {
     pub(crate) fn validate(&self, prefix: &str, allowed: &[Role]) -> Result<String> {
         let mut p = Problems::default();
         let email = normalize_email(&self.email);
-        p.check(email.is_some(), &format!("{prefix}email"), "must be an email address");
+        p.check(
+            email.is_some(),
+            &format!("{prefix}email"),
+            "must be an email address",
+        );
         check_display_name(&mut p, &format!("{prefix}display_name"), &self.display_name);
         if !allowed.contains(&self.role) {
             let names: Vec<_> = allowed.iter().map(|r| r.as_str()).collect();
-            p.add(&format!("{prefix}role"), format!("must be one of {}", names.join(", ")));
+            p.add(
+                &format!("{prefix}role"),
+                format!("must be one of {}", names.join(", ")),
+            );
         }
         if let Err(e) = check_strength(&self.password) {
             p.add(&format!("{prefix}password"), e);
@@ -100,7 +121,12 @@ impl NewUser {
     }
 }
 
-pub(crate) fn new_record(u: &NewUser, email: String, hash: PasswordHash, now: Timestamp) -> UserRecord {
+pub(crate) fn new_record(
+    u: &NewUser,
+    email: String,
+    hash: PasswordHash,
+    now: Timestamp,
+) -> UserRecord {
     UserRecord {
         id: UserId::new_v7(),
         email,
@@ -128,9 +154,18 @@ pub(crate) fn user_created_event(by: &Acting, u: &UserRecord) -> AuditEvent {
 }
 
 impl Service {
-    pub async fn create_user(&self, scope: &TenantScope, by: Acting, new: NewUser) -> Result<UserView> {
+    pub async fn create_user(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        new: NewUser,
+    ) -> Result<UserView> {
         let email = new.validate("", &[Role::Member, Role::OrgAdmin])?;
-        let hash = self.passwords.hash(new.password.clone()).await.map_err(Error::Internal)?;
+        let hash = self
+            .passwords
+            .hash(new.password.clone())
+            .await
+            .map_err(Error::Internal)?;
         let now = self.now();
         let user = new_record(&new, email, hash, now);
         let scope = scope.clone();
@@ -142,7 +177,10 @@ impl Service {
                     return Err(crate::store::StoreError::NotFound);
                 }
                 if tx.user_by_email(ns, &rec.email)?.is_some() {
-                    return Err(crate::store::StoreError::Conflict(format!("a user with email {} exists", rec.email)));
+                    return Err(crate::store::StoreError::Conflict(format!(
+                        "a user with email {} exists",
+                        rec.email
+                    )));
                 }
                 tx.put_user(ns, &rec)?;
                 tx.append_audit(ns, now, user_created_event(&by, &rec))?;
@@ -189,7 +227,11 @@ impl Service {
                 }
             })
             .await?;
-        let next_cursor = if more { items.last().map(|u: &UserView| u.id.to_string()) } else { None };
+        let next_cursor = if more {
+            items.last().map(|u: &UserView| u.id.to_string())
+        } else {
+            None
+        };
         Ok(Page { items, next_cursor })
     }
 }

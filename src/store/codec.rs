@@ -76,7 +76,10 @@ mod tests {
             updated_at: Timestamp::from_millis(2),
         };
         let bytes = encode(&u);
-        assert_eq!(hex::encode(&bytes), "010305614062 2e63014101016800000204".replace(' ', ""));
+        assert_eq!(
+            hex::encode(&bytes),
+            "010305614062 2e63014101016800000204".replace(' ', "")
+        );
         assert_eq!(decode::<UserRecord>(&bytes).unwrap(), u);
     }
 
@@ -95,8 +98,17 @@ mod tests {
 
     #[test]
     fn unknown_version_and_garbage_are_corrupt_not_panics() {
-        assert!(matches!(decode::<RefreshRecord>(&[]), Err(StoreError::Corrupt(_))));
-        assert!(matches!(decode::<RefreshRecord>(&[9, 1, 2]), Err(StoreError::Corrupt(_))));
-        assert!(matches!(decode::<RefreshRecord>(&[1, 0xff]), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            decode::<RefreshRecord>(&[]),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            decode::<RefreshRecord>(&[9, 1, 2]),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            decode::<RefreshRecord>(&[1, 0xff]),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

@@ -48,7 +48,11 @@ pub enum OpenError {
     #[error(
         "{path} has schema version {found}, newer than this sessiond supports ({supported}); upgrade sessiond"
     )]
-    TooNew { path: String, found: u32, supported: u32 },
+    TooNew {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
     #[error("cannot open {path}: {msg}")]
     Io { path: String, msg: String },
 }

@@ -16,7 +16,9 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction};
+use redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction,
+};
 use tokio::sync::{mpsc, oneshot};
 
 pub use codec::{decode, encode};
@@ -41,7 +43,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,9 +56,14 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, OpenError> {
         let path = dir.join(DB_FILE);
         let shown = path.display().to_string();
-        let io = |e: &dyn std::fmt::Display| OpenError::Io { path: shown.clone(), msg: e.to_string() };
+        let io = |e: &dyn std::fmt::Display| OpenError::Io {
+            path: shown.clone(),
+            msg: e.to_string(),
+        };
         std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
-        let fresh = std::fs::metadata(&path).map(|m| m.len() == 0).unwrap_or(true);
+        let fresh = std::fs::metadata(&path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(true);
         if fresh {
             OpenOptions::new()
                 .write(true)
@@ -69,10 +78,18 @@ impl Store {
 
         let builder = Database::builder();
         // A non-empty file is never initialised: a foreign file is refused, not overwritten.
-        let opened = if fresh { builder.create(&path) } else { builder.open(&path) };
+        let opened = if fresh {
+            builder.create(&path)
+        } else {
+            builder.open(&path)
+        };
         let db = opened.map_err(|e| match e {
             DatabaseError::DatabaseAlreadyOpen => OpenError::Locked(shown.clone()),
-            DatabaseError::Storage(redb::StorageError::Io(e)) if e.kind() != std::io::ErrorKind::InvalidData => io(&e),
+            DatabaseError::Storage(redb::StorageError::Io(e))
+                if e.kind() != std::io::ErrorKind::InvalidData =>
+            {
+                io(&e)
+            }
             _ => OpenError::Foreign(shown.clone()),
         })?;
         check_schema(&db, &shown)?;
@@ -84,7 +101,11 @@ impl Store {
             .name("sessiond-writer".into())
             .spawn(move || writer_loop(writer_db, rx))
             .map_err(|e| io(&e))?;
-        Ok(Store { db, jobs: tx, path: Arc::new(path) })
+        Ok(Store {
+            db,
+            jobs: tx,
+            path: Arc::new(path),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -114,7 +135,9 @@ impl Store {
         R: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
     {
-        self.submit(f).await.unwrap_or_else(|_| Err(StoreError::Io("writer stopped".into())))
+        self.submit(f)
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Io("writer stopped".into())))
     }
 
     /// [`Store::write`] for callers outside the async runtime (CLI).
@@ -140,7 +163,10 @@ impl Store {
             .unwrap_or_else(|e| Err(StoreError::io(e)))
     }
 
-    pub fn read_blocking<R>(&self, f: impl FnOnce(&Rx) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    pub fn read_blocking<R>(
+        &self,
+        f: impl FnOnce(&Rx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let rx = Rx::new(self.db.begin_read()?);
         f(&rx)
     }
@@ -148,14 +174,19 @@ impl Store {
 
 fn check_schema(db: &Database, shown: &str) -> Result<(), OpenError> {
     let foreign = || OpenError::Foreign(shown.to_owned());
-    let io = |e: &dyn std::fmt::Display| OpenError::Io { path: shown.to_owned(), msg: e.to_string() };
+    let io = |e: &dyn std::fmt::Display| OpenError::Io {
+        path: shown.to_owned(),
+        msg: e.to_string(),
+    };
     let txn = db.begin_write().map_err(|e| io(&e))?;
     let found = {
         let meta = txn.open_table(META).map_err(|_| foreign())?;
         let v = meta.get("schema_version").map_err(|e| io(&e))?;
         v.map(|g| {
             let b = g.value();
-            <[u8; 4]>::try_from(b).map(u32::from_le_bytes).map_err(|_| foreign())
+            <[u8; 4]>::try_from(b)
+                .map(u32::from_le_bytes)
+                .map_err(|_| foreign())
         })
         .transpose()?
     };

@@ -15,6 +15,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// slug → TenantRecord
 pub const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
+/// grant id → GrantRecord. Grants are the contract between the platform and
+/// one tenant, so they live beside both rather than inside either.
+pub const GRANTS: TableDefinition<u128, &[u8]> = TableDefinition::new("grants");
 /// client id → owning tenant slug (so introspection can find the client).
 pub const CLIENT_TENANT: TableDefinition<u128, &str> = TableDefinition::new("client_tenant");
 
@@ -121,7 +124,9 @@ mod tests {
         let slugs = ["acme", "acme-users", "users", "t-acme", "a-b", "ab-", "abc"];
         let mut seen = HashSet::new();
         for slug in slugs {
-            let Ok(t) = TenantId::parse(slug) else { continue };
+            let Ok(t) = TenantId::parse(slug) else {
+                continue;
+            };
             let scope = TenantScope::operator(t);
             for k in KINDS {
                 let name = table_name(Ns::Tenant(&scope), k);
@@ -140,7 +145,10 @@ mod tests {
     #[test]
     fn tenant_table_names_are_prefixed() {
         let scope = TenantScope::operator(TenantId::parse("acme").unwrap());
-        assert_eq!(table_name(Ns::Tenant(&scope), Kind::Sessions), "t/acme/sessions");
+        assert_eq!(
+            table_name(Ns::Tenant(&scope), Kind::Sessions),
+            "t/acme/sessions"
+        );
         assert_eq!(table_name(Ns::Platform, Kind::Audit), "p/audit");
     }
 }

@@ -6,14 +6,14 @@ use redb::{
     WriteTransaction,
 };
 
-use super::codec::{decode, encode};
-use super::tables::{CLIENT_TENANT, Kind, META, Ns, TENANTS, table_name};
 use super::StoreError;
+use super::codec::{decode, encode};
+use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
 use crate::domain::audit::{AuditEntry, GENESIS, Hash};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
-    AuditEvent, ClientId, ClientRecord, SessionId, SessionRecord, TenantId, TenantRecord,
-    Timestamp, UserId, UserRecord,
+    AuditEvent, ClientId, ClientRecord, GrantId, GrantRecord, SessionId, SessionRecord, TenantId,
+    TenantRecord, Timestamp, UserId, UserRecord,
 };
 
 /// A transaction tables can be opened from. Not for use outside the store.
@@ -107,17 +107,23 @@ macro_rules! def {
 /// Reads available on snapshots and inside the writer.
 pub trait Reads: Source {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(t) = self.open(META)? else { return Ok(None) };
+        let Some(t) = self.open(META)? else {
+            return Ok(None);
+        };
         Ok(t.get(key)?.map(|v| v.value().to_vec()))
     }
 
     fn tenant(&self, slug: &TenantId) -> Result<Option<TenantRecord>, StoreError> {
-        let Some(t) = self.open(TENANTS)? else { return Ok(None) };
+        let Some(t) = self.open(TENANTS)? else {
+            return Ok(None);
+        };
         get_rec(&t, slug.as_str())
     }
 
     fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        let Some(t) = self.open(TENANTS)? else { return Ok(Vec::new()) };
+        let Some(t) = self.open(TENANTS)? else {
+            return Ok(Vec::new());
+        };
         t.iter()?
             .map(|r| {
                 let (_, v) = r?;
@@ -126,32 +132,66 @@ pub trait Reads: Source {
             .collect()
     }
 
+    fn grant(&self, id: GrantId) -> Result<Option<GrantRecord>, StoreError> {
+        let Some(t) = self.open(GRANTS)? else {
+            return Ok(None);
+        };
+        get_rec(&t, id.as_u128())
+    }
+
+    /// Every grant, oldest first (grants are few: one per support request).
+    fn grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
+        let Some(t) = self.open(GRANTS)? else {
+            return Ok(Vec::new());
+        };
+        t.iter()?.map(|r| decode(r?.1.value())).collect()
+    }
+
     fn client_tenant(&self, id: ClientId) -> Result<Option<TenantId>, StoreError> {
-        let Some(t) = self.open(CLIENT_TENANT)? else { return Ok(None) };
-        let Some(v) = t.get(id.as_u128())? else { return Ok(None) };
-        TenantId::parse(v.value()).map(Some).map_err(|e| StoreError::Corrupt(e.to_string()))
+        let Some(t) = self.open(CLIENT_TENANT)? else {
+            return Ok(None);
+        };
+        let Some(v) = t.get(id.as_u128())? else {
+            return Ok(None);
+        };
+        TenantId::parse(v.value())
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     fn user(&self, ns: Ns<'_>, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         let name = table_name(ns, Kind::Users);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(None) };
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
+            return Ok(None);
+        };
         get_rec(&t, id.as_u128())
     }
 
     fn user_by_email(&self, ns: Ns<'_>, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let name = table_name(ns, Kind::UsersByEmail);
         let id = {
-            let Some(t) = self.open(def!(name: &str => u128))? else { return Ok(None) };
-            let Some(id) = t.get(email)? else { return Ok(None) };
+            let Some(t) = self.open(def!(name: &str => u128))? else {
+                return Ok(None);
+            };
+            let Some(id) = t.get(email)? else {
+                return Ok(None);
+            };
             UserId::from_u128(id.value())
         };
         self.user(ns, id)
     }
 
     /// Users in id (creation) order, starting after `after`.
-    fn users(&self, ns: Ns<'_>, after: Option<UserId>, limit: usize) -> Result<Vec<UserRecord>, StoreError> {
+    fn users(
+        &self,
+        ns: Ns<'_>,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserRecord>, StoreError> {
         let name = table_name(ns, Kind::Users);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(Vec::new()) };
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
+            return Ok(Vec::new());
+        };
         let start = after.map(|a| a.as_u128().saturating_add(1)).unwrap_or(0);
         let mut out = Vec::new();
         for r in t.range(start..)? {
@@ -166,13 +206,17 @@ pub trait Reads: Source {
 
     fn session(&self, ns: Ns<'_>, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
         let name = table_name(ns, Kind::Sessions);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(None) };
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
+            return Ok(None);
+        };
         get_rec(&t, id.as_u128())
     }
 
     fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError> {
         let name = table_name(ns, Kind::SessionsByUser);
-        let Some(t) = self.open(def!(name: (u128, u128) => ()))? else { return Ok(Vec::new()) };
+        let Some(t) = self.open(def!(name: (u128, u128) => ()))? else {
+            return Ok(Vec::new());
+        };
         let u = user.as_u128();
         t.range((u, 0)..=(u, u128::MAX))?
             .map(|r| Ok(SessionId::from_u128(r?.0.value().1)))
@@ -189,7 +233,9 @@ pub trait Reads: Source {
         n: usize,
     ) -> Result<Vec<(i64, SessionId)>, StoreError> {
         let name = table_name(ns, Kind::SessionsByActivity);
-        let Some(t) = self.open(def!(name: (u8, i64, u128) => ()))? else { return Ok(Vec::new()) };
+        let Some(t) = self.open(def!(name: (u8, i64, u128) => ()))? else {
+            return Ok(Vec::new());
+        };
         let range = match before {
             Some((a, sid)) => t.range((state, i64::MIN, 0)..(state, a, sid.as_u128()))?,
             None => t.range((state, i64::MIN, 0)..=(state, i64::MAX, u128::MAX))?,
@@ -206,9 +252,16 @@ pub trait Reads: Source {
     }
 
     /// Up to `n` sessions, newest created first, strictly before `before`.
-    fn sessions_page(&self, ns: Ns<'_>, before: Option<SessionId>, n: usize) -> Result<Vec<SessionRecord>, StoreError> {
+    fn sessions_page(
+        &self,
+        ns: Ns<'_>,
+        before: Option<SessionId>,
+        n: usize,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
         let name = table_name(ns, Kind::Sessions);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(Vec::new()) };
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
+            return Ok(Vec::new());
+        };
         let range = match before {
             Some(b) => t.range(..b.as_u128())?,
             None => t.range(0..)?,
@@ -218,26 +271,34 @@ pub trait Reads: Source {
 
     fn refresh(&self, ns: Ns<'_>, hash: &[u8; 32]) -> Result<Option<RefreshRecord>, StoreError> {
         let name = table_name(ns, Kind::Refresh);
-        let Some(t) = self.open(def!(name: &[u8; 32] => &[u8]))? else { return Ok(None) };
+        let Some(t) = self.open(def!(name: &[u8; 32] => &[u8]))? else {
+            return Ok(None);
+        };
         get_rec(&t, hash)
     }
 
     fn client(&self, ns: Ns<'_>, id: ClientId) -> Result<Option<ClientRecord>, StoreError> {
         let name = table_name(ns, Kind::Clients);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(None) };
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
+            return Ok(None);
+        };
         get_rec(&t, id.as_u128())
     }
 
     fn clients(&self, ns: Ns<'_>) -> Result<Vec<ClientRecord>, StoreError> {
         let name = table_name(ns, Kind::Clients);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else { return Ok(Vec::new()) };
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
+            return Ok(Vec::new());
+        };
         t.iter()?.map(|r| decode(r?.1.value())).collect()
     }
 
     /// The newest entry's (seq, hash), or (0, GENESIS) for an empty log.
     fn audit_head(&self, ns: Ns<'_>) -> Result<(u64, Hash), StoreError> {
         let name = table_name(ns, Kind::Audit);
-        let Some(t) = self.open(def!(name: u64 => &[u8]))? else { return Ok((0, GENESIS)) };
+        let Some(t) = self.open(def!(name: u64 => &[u8]))? else {
+            return Ok((0, GENESIS));
+        };
         match t.last()? {
             Some((_, v)) => {
                 let e: AuditEntry = decode(v.value())?;
@@ -258,9 +319,15 @@ pub trait Reads: Source {
         f: &mut dyn FnMut(Result<AuditEntry, u64>) -> bool,
     ) -> Result<(), StoreError> {
         let name = table_name(ns, Kind::Audit);
-        let Some(t) = self.open(def!(name: u64 => &[u8]))? else { return Ok(()) };
+        let Some(t) = self.open(def!(name: u64 => &[u8]))? else {
+            return Ok(());
+        };
         let iter = t.range(range)?;
-        let mut visit = |r: Result<(redb::AccessGuard<'_, u64>, redb::AccessGuard<'_, &[u8]>), redb::StorageError>| -> Result<bool, StoreError> {
+        let mut visit = |r: Result<
+            (redb::AccessGuard<'_, u64>, redb::AccessGuard<'_, &[u8]>),
+            redb::StorageError,
+        >|
+         -> Result<bool, StoreError> {
             let (k, v) = r?;
             let e = decode::<AuditEntry>(v.value()).map_err(|_| k.value());
             Ok(f(e))
@@ -302,7 +369,8 @@ impl Tx<'_> {
     }
 
     pub fn update_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError> {
-        self.table(TENANTS)?.insert(t.slug.as_str(), encode(t).as_slice())?;
+        self.table(TENANTS)?
+            .insert(t.slug.as_str(), encode(t).as_slice())?;
         Ok(())
     }
 
@@ -325,7 +393,8 @@ impl Tx<'_> {
         }
         idx.insert(u.email.as_str(), u.id.as_u128())?;
         drop(idx);
-        self.table(def!(users: u128 => &[u8]))?.insert(u.id.as_u128(), encode(u).as_slice())?;
+        self.table(def!(users: u128 => &[u8]))?
+            .insert(u.id.as_u128(), encode(u).as_slice())?;
         Ok(())
     }
 
@@ -335,12 +404,19 @@ impl Tx<'_> {
         let sessions = table_name(ns, Kind::Sessions);
         let by_user = table_name(ns, Kind::SessionsByUser);
         let by_activity = table_name(ns, Kind::SessionsByActivity);
-        self.table(def!(sessions: u128 => &[u8]))?.insert(s.id.as_u128(), encode(s).as_slice())?;
+        self.table(def!(sessions: u128 => &[u8]))?
+            .insert(s.id.as_u128(), encode(s).as_slice())?;
         if old.is_none() {
             self.table(def!(by_user: (u128, u128) => ()))?
                 .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
         }
-        let key = |r: &SessionRecord| (u8::from(!r.is_active()), r.last_activity_at.millis(), r.id.as_u128());
+        let key = |r: &SessionRecord| {
+            (
+                u8::from(!r.is_active()),
+                r.last_activity_at.millis(),
+                r.id.as_u128(),
+            )
+        };
         let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
         if let Some(old) = &old {
             if key(old) == key(s) {
@@ -352,24 +428,46 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn put_refresh(&mut self, ns: Ns<'_>, hash: &[u8; 32], r: &RefreshRecord) -> Result<(), StoreError> {
+    pub fn put_refresh(
+        &mut self,
+        ns: Ns<'_>,
+        hash: &[u8; 32],
+        r: &RefreshRecord,
+    ) -> Result<(), StoreError> {
         let name = table_name(ns, Kind::Refresh);
-        self.table(def!(name: &[u8; 32] => &[u8]))?.insert(hash, encode(r).as_slice())?;
+        self.table(def!(name: &[u8; 32] => &[u8]))?
+            .insert(hash, encode(r).as_slice())?;
+        Ok(())
+    }
+
+    pub fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError> {
+        self.table(GRANTS)?
+            .insert(g.id.as_u128(), encode(g).as_slice())?;
         Ok(())
     }
 
     /// Add a client to a tenant namespace and the global client index.
-    pub fn insert_client(&mut self, ns: Ns<'_>, tenant: &TenantId, c: &ClientRecord) -> Result<(), StoreError> {
+    pub fn insert_client(
+        &mut self,
+        ns: Ns<'_>,
+        tenant: &TenantId,
+        c: &ClientRecord,
+    ) -> Result<(), StoreError> {
         let name = table_name(ns, Kind::Clients);
-        self.table(def!(name: u128 => &[u8]))?.insert(c.id.as_u128(), encode(c).as_slice())?;
-        self.table(CLIENT_TENANT)?.insert(c.id.as_u128(), tenant.as_str())?;
+        self.table(def!(name: u128 => &[u8]))?
+            .insert(c.id.as_u128(), encode(c).as_slice())?;
+        self.table(CLIENT_TENANT)?
+            .insert(c.id.as_u128(), tenant.as_str())?;
         Ok(())
     }
 
     /// Remove a client; `false` if it was not there.
     pub fn remove_client(&mut self, ns: Ns<'_>, id: ClientId) -> Result<bool, StoreError> {
         let name = table_name(ns, Kind::Clients);
-        let existed = self.table(def!(name: u128 => &[u8]))?.remove(id.as_u128())?.is_some();
+        let existed = self
+            .table(def!(name: u128 => &[u8]))?
+            .remove(id.as_u128())?
+            .is_some();
         if existed {
             self.table(CLIENT_TENANT)?.remove(id.as_u128())?;
         }
@@ -377,11 +475,17 @@ impl Tx<'_> {
     }
 
     /// Append to the namespace's hash chain. The only write the audit table takes.
-    pub fn append_audit(&mut self, ns: Ns<'_>, at: Timestamp, ev: AuditEvent) -> Result<u64, StoreError> {
+    pub fn append_audit(
+        &mut self,
+        ns: Ns<'_>,
+        at: Timestamp,
+        ev: AuditEvent,
+    ) -> Result<u64, StoreError> {
         let (seq, prev) = self.audit_head(ns)?;
         let entry = AuditEntry::seal(seq + 1, at, prev, ev);
         let name = table_name(ns, Kind::Audit);
-        self.table(def!(name: u64 => &[u8]))?.insert(entry.seq, encode(&entry).as_slice())?;
+        self.table(def!(name: u64 => &[u8]))?
+            .insert(entry.seq, encode(&entry).as_slice())?;
         Ok(entry.seq)
     }
 }

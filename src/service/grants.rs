@@ -1,0 +1,468 @@
+//! Support access (SPEC §6): requests, grants, support sessions, and ending
+//! them — by revocation or at expiry, enforced on every request.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::error::Problems;
+use super::sessions::{TokenPair, open_session, revoke_in};
+use super::users::Acting;
+use super::{ClientMeta, Error, Result, Service};
+use crate::auth::{Principal, TenantScope};
+use crate::domain::grant::GrantActor;
+use crate::domain::session::SessionDenied;
+use crate::domain::user::normalize_email;
+use crate::domain::{
+    Actor, AuditEvent, GrantId, GrantRecord, GrantStatus, RevokeReason, Role, SupportMarker,
+    TenantId, Timestamp, UserId,
+};
+use crate::store::{Ns, Reads, Space, StoreError, Tx};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRequest {
+    pub reason: String,
+    pub duration_secs: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectGrant {
+    pub grantee_email: String,
+    pub duration_secs: i64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Deny,
+    Revoke,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Grantee {
+    pub id: UserId,
+    pub email: String,
+}
+
+/// A grant as both sides see it; `status` is as of now.
+#[derive(Debug, Serialize)]
+pub struct GrantView {
+    pub id: GrantId,
+    pub tenant: TenantId,
+    pub grantee: Grantee,
+    pub reason: String,
+    pub duration_secs: i64,
+    pub status: GrantStatus,
+    pub requested_at: Timestamp,
+    pub requested_by_grantee: bool,
+    pub decided_at: Option<Timestamp>,
+    pub decided_by: Option<GrantActor>,
+    pub starts_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    pub ended_at: Option<Timestamp>,
+    pub ended_by: Option<GrantActor>,
+    pub support_sessions: usize,
+}
+
+impl GrantView {
+    fn new(g: &GrantRecord, now: Timestamp) -> Self {
+        Self {
+            id: g.id,
+            tenant: g.tenant.clone(),
+            grantee: Grantee {
+                id: g.grantee_id,
+                email: g.grantee_email.clone(),
+            },
+            reason: g.reason.clone(),
+            duration_secs: g.duration_secs,
+            status: g.status_at(now),
+            requested_at: g.requested_at,
+            requested_by_grantee: g.requested_by_grantee,
+            decided_at: g.decided_at,
+            decided_by: g.decided_by.clone(),
+            starts_at: g.starts_at,
+            expires_at: g.expires_at,
+            ended_at: g.ended_at,
+            ended_by: g.ended_by.clone(),
+            support_sessions: g.sessions.len(),
+        }
+    }
+}
+
+fn grant_actor(a: &Actor) -> GrantActor {
+    GrantActor {
+        id: a.id,
+        email: a.email.clone(),
+    }
+}
+
+/// Why a support session is refused, given its grant as of `now`.
+pub(crate) fn support_denied(grant: Option<&GrantRecord>, now: Timestamp) -> Option<SessionDenied> {
+    match grant.map(|g| g.status_at(now)) {
+        Some(GrantStatus::Active) => None,
+        Some(GrantStatus::Expired) => Some(SessionDenied::Revoked(RevokeReason::GrantExpired)),
+        _ => Some(SessionDenied::Revoked(RevokeReason::GrantRevoked)),
+    }
+}
+
+fn validate(reason: &str, duration: i64, max: i64) -> Result<()> {
+    let mut p = Problems::default();
+    let n = reason.trim().chars().count();
+    p.check(
+        (1..=500).contains(&n),
+        "reason",
+        "must be 1 to 500 characters",
+    );
+    if !(1..=max).contains(&duration) {
+        p.add(
+            "duration_secs",
+            format!("must be between 1 and the tenant's max_support_grant_secs ({max})"),
+        );
+    }
+    p.finish()
+}
+
+/// End a grant inside a transaction: state, its support sessions, both audit logs.
+fn end_grant(
+    tx: &mut Tx<'_>,
+    g: &mut GrantRecord,
+    status: GrantStatus,
+    by: &Acting,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let (reason, action) = match status {
+        GrantStatus::Expired => (RevokeReason::GrantExpired, "grant_expired"),
+        _ => (RevokeReason::GrantRevoked, "grant_revoked"),
+    };
+    g.status = status;
+    g.ended_at = Some(now);
+    g.ended_by = Some(grant_actor(&by.actor));
+    let scope = TenantScope::system(g.tenant.clone());
+    let ns = Ns::from(&scope);
+    let mut n = 0;
+    for sid in &g.sessions {
+        if revoke_in(tx, ns, *sid, now, by.actor.id, reason, None)? {
+            n += 1;
+        }
+    }
+    tx.put_grant(g)?;
+    let ev = by
+        .event(action)
+        .target(g.id)
+        .reason(Some(reason.as_str()))
+        .details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "sessions_revoked": n }));
+    tx.append_audit(ns, now, ev.clone())?;
+    tx.append_audit(Ns::Platform, now, ev)?;
+    Ok(n)
+}
+
+impl Service {
+    fn max_grant_secs(rx: &impl Reads, t: &TenantId) -> Result<i64, StoreError> {
+        rx.tenant(t)?
+            .map(|t| t.policy.max_support_grant_secs)
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// `POST /v1/platform/tenants/{t}/access-requests` by a global admin.
+    pub async fn request_access(
+        &self,
+        p: &Principal,
+        tenant: &TenantId,
+        req: AccessRequest,
+        meta: ClientMeta,
+    ) -> Result<GrantView> {
+        let now = self.now();
+        let (t, by, admin) = (tenant.clone(), Acting::principal(p, meta), p.clone());
+        let g = self
+            .store
+            .write(move |tx| {
+                let max = Self::max_grant_secs(tx, &t)?;
+                if let Err(e) = validate(&req.reason, req.duration_secs, max) {
+                    return Ok(Err(e));
+                }
+                let g = GrantRecord {
+                    id: GrantId::new_v7(),
+                    tenant: t.clone(),
+                    grantee_id: admin.user_id,
+                    grantee_email: admin.email.clone(),
+                    reason: req.reason.trim().to_owned(),
+                    duration_secs: req.duration_secs,
+                    status: GrantStatus::Pending,
+                    requested_at: now,
+                    requested_by_grantee: true,
+                    decided_at: None,
+                    decided_by: None,
+                    starts_at: None,
+                    expires_at: None,
+                    ended_at: None,
+                    ended_by: None,
+                    sessions: Vec::new(),
+                };
+                tx.put_grant(&g)?;
+                let ev = by
+                    .event("access_requested")
+                    .target(g.id)
+                    .reason(Some(&g.reason))
+                    .details(json!({ "tenant": t, "duration_secs": g.duration_secs }));
+                tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
+                tx.append_audit(Ns::Platform, now, ev)?;
+                Ok(Ok(g))
+            })
+            .await??;
+        Ok(GrantView::new(&g, now))
+    }
+
+    /// `GET /v1/tenants/{t}/support-grants`: newest first.
+    pub async fn tenant_grants(&self, scope: &TenantScope) -> Result<Vec<GrantView>> {
+        let t = scope.tenant().clone();
+        let now = self.now();
+        let all = self.store.read(move |rx| rx.grants()).await?;
+        Ok(all
+            .iter()
+            .rev()
+            .filter(|g| g.tenant == t)
+            .map(|g| GrantView::new(g, now))
+            .collect())
+    }
+
+    /// `GET /v1/platform/grants`: the caller's own requests and grants.
+    pub async fn my_grants(&self, p: &Principal) -> Result<Vec<GrantView>> {
+        let me = p.user_id;
+        let now = self.now();
+        let all = self.store.read(move |rx| rx.grants()).await?;
+        Ok(all
+            .iter()
+            .rev()
+            .filter(|g| g.grantee_id == me)
+            .map(|g| GrantView::new(g, now))
+            .collect())
+    }
+
+    /// The caller's active grant per tenant, for the platform's tenant list.
+    pub(crate) async fn active_grants_of(&self, admin: UserId) -> Result<Vec<GrantRecord>> {
+        let now = self.now();
+        let all = self.store.read(move |rx| rx.grants()).await?;
+        Ok(all
+            .into_iter()
+            .filter(|g| g.grantee_id == admin && g.is_active_at(now))
+            .collect())
+    }
+
+    /// `POST /v1/tenants/{t}/support-grants`: an org admin grants access directly.
+    pub async fn grant_directly(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        req: DirectGrant,
+    ) -> Result<GrantView> {
+        let email = normalize_email(&req.grantee_email)
+            .ok_or_else(|| Error::field("grantee_email", "must be an email address"))?;
+        let now = self.now();
+        let t = scope.tenant().clone();
+        let g = self
+            .store
+            .write(move |tx| {
+                let max = Self::max_grant_secs(tx, &t)?;
+                if let Err(e) = validate(&req.reason, req.duration_secs, max) {
+                    return Ok(Err(e));
+                }
+                let Some(admin) = tx.user_by_email(Ns::Platform, &email)?.filter(|u| u.role == Role::GlobalAdmin && !u.disabled) else {
+                    return Ok(Err(Error::field("grantee_email", "no global admin has this email")));
+                };
+                let g = GrantRecord {
+                    id: GrantId::new_v7(),
+                    tenant: t.clone(),
+                    grantee_id: admin.id,
+                    grantee_email: admin.email,
+                    reason: req.reason.trim().to_owned(),
+                    duration_secs: req.duration_secs,
+                    status: GrantStatus::Active,
+                    requested_at: now,
+                    requested_by_grantee: false,
+                    decided_at: Some(now),
+                    decided_by: Some(grant_actor(&by.actor)),
+                    starts_at: Some(now),
+                    expires_at: Some(now.plus_secs(req.duration_secs)),
+                    ended_at: None,
+                    ended_by: None,
+                    sessions: Vec::new(),
+                };
+                tx.put_grant(&g)?;
+                let ev = by
+                    .event("grant_created")
+                    .target(g.id)
+                    .reason(Some(&g.reason))
+                    .details(json!({ "tenant": t, "grantee": g.grantee_email, "expires_at": g.expires_at }));
+                tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
+                tx.append_audit(Ns::Platform, now, ev)?;
+                Ok(Ok(g))
+            })
+            .await??;
+        self.grant_wakeup.notify_one();
+        Ok(GrantView::new(&g, now))
+    }
+
+    /// Approve or deny a pending request, or revoke an active grant.
+    pub async fn decide_grant(
+        &self,
+        scope: &TenantScope,
+        by: Acting,
+        gid: GrantId,
+        d: Decision,
+    ) -> Result<GrantView> {
+        let now = self.now();
+        let t = scope.tenant().clone();
+        let g = self
+            .store
+            .write(move |tx| {
+                let Some(mut g) = tx.grant(gid)?.filter(|g| g.tenant == t) else { return Ok(Err(Error::NotFound)) };
+                let status = g.status_at(now);
+                let conflict = |what: &str| Ok(Err(Error::Conflict(format!("cannot {what} a grant that is {status:?}").to_lowercase())));
+                match d {
+                    Decision::Approve | Decision::Deny if status != GrantStatus::Pending => {
+                        return conflict(if d == Decision::Approve { "approve" } else { "deny" });
+                    }
+                    Decision::Revoke if status != GrantStatus::Active => return conflict("revoke"),
+                    Decision::Approve => {
+                        g.status = GrantStatus::Active;
+                        g.decided_at = Some(now);
+                        g.decided_by = Some(grant_actor(&by.actor));
+                        g.starts_at = Some(now);
+                        g.expires_at = Some(now.plus_secs(g.duration_secs));
+                        tx.put_grant(&g)?;
+                        let ev = by.event("grant_approved").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "expires_at": g.expires_at }));
+                        tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
+                        tx.append_audit(Ns::Platform, now, ev)?;
+                    }
+                    Decision::Deny => {
+                        g.status = GrantStatus::Denied;
+                        g.decided_at = Some(now);
+                        g.decided_by = Some(grant_actor(&by.actor));
+                        tx.put_grant(&g)?;
+                        let ev = by.event("grant_denied").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email }));
+                        tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
+                        tx.append_audit(Ns::Platform, now, ev)?;
+                    }
+                    Decision::Revoke => {
+                        end_grant(tx, &mut g, GrantStatus::Revoked, &by, now)?;
+                    }
+                }
+                Ok(Ok(g))
+            })
+            .await??;
+        self.grant_wakeup.notify_one();
+        Ok(GrantView::new(&g, now))
+    }
+
+    /// `POST /v1/platform/tenants/{t}/support-sessions`: a session inside the
+    /// tenant for the grantee of an active grant, ending no later than the grant.
+    pub async fn start_support_session(
+        &self,
+        p: &Principal,
+        tenant: &TenantId,
+        meta: ClientMeta,
+    ) -> Result<TokenPair> {
+        let now = self.now();
+        let (t, admin, by) = (
+            tenant.clone(),
+            p.clone(),
+            Acting::principal(p, meta.clone()),
+        );
+        let space = Space::Tenant(TenantScope::system(t.clone()));
+        let tx_space = space.clone();
+        let (session, refresh, policy) = self
+            .store
+            .write(move |tx| {
+                let Some(tenant_rec) = tx.tenant(&t)? else {
+                    return Ok(Err(Error::NotFound));
+                };
+                let grant = tx.grants()?.into_iter().rev().find(|g| {
+                    g.tenant == t && g.grantee_id == admin.user_id && g.is_active_at(now)
+                });
+                let Some(mut g) = grant else {
+                    return Ok(Err(Error::Forbidden(
+                        "no active support-access grant for this tenant",
+                    )));
+                };
+                let Some(user) = tx.user(Ns::Platform, admin.user_id)? else {
+                    return Ok(Err(Error::TokenInvalid));
+                };
+                let mut policy = tenant_rec.policy;
+                // The session cannot outlive the grant.
+                let left = g
+                    .expires_at
+                    .map_or(0, |e| (e.millis() - now.millis()) / 1000);
+                policy.absolute_timeout_secs = policy.absolute_timeout_secs.min(left.max(1));
+                let marker = SupportMarker {
+                    grant_id: g.id,
+                    admin_id: user.id,
+                    admin_email: user.email.clone(),
+                };
+                let (session, refresh) =
+                    open_session(tx, &tx_space, &user, &meta, Some(marker), &policy, now)?;
+                g.sessions.push(session.id);
+                tx.put_grant(&g)?;
+                let ev = AuditEvent::new(by.actor.clone(), "support_session_started")
+                    .target(session.id)
+                    .ip(meta.ip.as_deref())
+                    .grant(Some(g.id))
+                    .details(json!({ "tenant": t, "grant_id": g.id, "expires_at": g.expires_at }));
+                tx.append_audit(tx_space.ns(), now, ev.clone())?;
+                tx.append_audit(Ns::Platform, now, ev)?;
+                Ok(Ok((session, refresh, policy)))
+            })
+            .await??;
+        self.mint(&space, &session, Role::GlobalAdmin, &policy, refresh)
+    }
+
+    /// End every active grant past its expiry (revoking its support sessions,
+    /// auditing both logs). Returns the next expiry still ahead.
+    pub async fn expire_grants(&self) -> Result<Option<Timestamp>> {
+        let now = self.now();
+        let (_, next) = self
+            .store
+            .write(move |tx| {
+                let mut ended = 0;
+                let mut next: Option<Timestamp> = None;
+                let by = Acting::operator();
+                for mut g in tx.grants()? {
+                    if g.status != GrantStatus::Active {
+                        continue;
+                    }
+                    match g.expires_at {
+                        Some(exp) if exp <= now => {
+                            end_grant(tx, &mut g, GrantStatus::Expired, &by, now)?;
+                            ended += 1;
+                        }
+                        Some(exp) => next = Some(next.map_or(exp, |n| n.min(exp))),
+                        None => {}
+                    }
+                }
+                Ok((ended, next))
+            })
+            .await?;
+        Ok(next)
+    }
+
+    /// Sleep until the next grant expiry (or a grant change), then end what expired.
+    pub(crate) async fn run_grant_scheduler(&self) {
+        loop {
+            let next = match self.expire_grants().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "grant expiry failed; retrying");
+                    Some(self.now().plus_secs(1))
+                }
+            };
+            let wait_ms = next.map_or(3_600_000, |t| {
+                (t.millis() - self.now().millis()).clamp(0, 3_600_000)
+            });
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)) => {},
+                () = self.grant_wakeup.notified() => {},
+            }
+        }
+    }
+}
