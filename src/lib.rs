@@ -17,5 +17,6 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod ui;
 
 pub use http::app;

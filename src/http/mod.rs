@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod browser;
 pub mod error;
 pub mod extract;
 pub mod grants;
+pub mod metrics;
 pub mod ops;
 pub mod platform;
 pub mod sessions;
@@ -25,6 +27,7 @@ pub use state::AppState;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn app(state: AppState) -> Router {
+    metrics::init();
     let api = Router::new()
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/platform/auth/login", post(auth::platform_login))
@@ -39,6 +42,7 @@ pub fn app(state: AppState) -> Router {
             get(platform::list_tenants).post(platform::create_tenant),
         )
         .route("/v1/platform/audit", get(audit::platform_query))
+        .route("/v1/platform/backup", get(platform::backup))
         .route("/v1/platform/grants", get(grants::my_grants))
         .route(
             "/v1/platform/tenants/{t}/access-requests",
@@ -104,9 +108,12 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(ops::jwks))
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz));
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(ops::openapi));
 
-    api.fallback(ops::not_found)
+    api.merge(browser::routes())
+        .fallback(crate::ui::serve)
         .method_not_allowed_fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -121,6 +128,7 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -37,3 +37,15 @@ pub async fn jwks(State(s): State<AppState>) -> Response {
 pub async fn not_found() -> Error {
     Error::NotFound
 }
+
+/// The OpenAPI 3.1 description, embedded at build time.
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub async fn openapi() -> Response {
+    let mut res = OPENAPI.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}

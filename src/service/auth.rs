@@ -118,6 +118,7 @@ impl Service {
         let user = match user {
             Some(u) if ok && !u.disabled => u,
             _ => {
+                metrics::counter!("sessiond_logins_total", "result" => "failed").increment(1);
                 self.limiter.failed(&account, &ip, self.now());
                 if let (true, Some(space)) = (exists, space) {
                     self.record_failed_login(space, email_norm, meta).await?;
@@ -126,6 +127,7 @@ impl Service {
             }
         };
         self.limiter.succeeded(&account);
+        metrics::counter!("sessiond_logins_total", "result" => "ok").increment(1);
 
         let Some(space) = space else {
             return Err(Error::InvalidCredentials);
@@ -270,6 +272,8 @@ impl Service {
                 }
             })
             .await?;
+        let result = if outcome.is_ok() { "ok" } else { "refused" };
+        metrics::counter!("sessiond_refreshes_total", "result" => result).increment(1);
         let (session, role, policy, next) = outcome?;
         self.mint(&space, &session, role, &policy, next)
     }

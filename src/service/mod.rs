@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod clients;
 pub mod error;
 pub mod grants;
@@ -58,6 +59,7 @@ pub struct Service {
     config: Config,
     /// Wakes the grant scheduler when a grant starts or ends.
     grant_wakeup: tokio::sync::Notify,
+    active_count_cache: std::sync::Mutex<Option<(Timestamp, Vec<(String, u64)>)>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -112,6 +114,7 @@ impl Service {
             limiter: LoginLimiter::new(config.login_limits),
             config,
             grant_wakeup: tokio::sync::Notify::new(),
+            active_count_cache: std::sync::Mutex::new(None),
         }))
     }
 

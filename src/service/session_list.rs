@@ -536,3 +536,46 @@ mod tests {
         }
     }
 }
+
+/// How long an active-sessions count is reused (it walks the activity index).
+const COUNT_TTL_MS: i64 = 15_000;
+
+impl Service {
+    /// Active (not revoked, not idle-expired) sessions per tenant, cached briefly.
+    pub async fn active_sessions_cached(&self) -> Result<Vec<(String, u64)>> {
+        let now = self.now();
+        if let Ok(c) = self.active_count_cache.lock()
+            && let Some((at, counts)) = c.as_ref()
+            && now.millis() - at.millis() < COUNT_TTL_MS
+        {
+            return Ok(counts.clone());
+        }
+        let counts = self
+            .store
+            .read(move |rx| {
+                let mut out = Vec::new();
+                for t in rx.tenants()? {
+                    let scope = TenantScope::system(t.slug.clone());
+                    let cutoff = now.minus_secs(t.policy.idle_timeout_secs).millis();
+                    let mut n = 0u64;
+                    let mut from = None;
+                    loop {
+                        let page = rx.activity_page(Ns::from(&scope), 0, from, 4096)?;
+                        let live = page.iter().take_while(|(a, _)| *a > cutoff).count();
+                        n += live as u64;
+                        match page.last() {
+                            Some(k) if live == page.len() && page.len() == 4096 => from = Some(*k),
+                            _ => break,
+                        }
+                    }
+                    out.push((t.slug.to_string(), n));
+                }
+                Ok(out)
+            })
+            .await?;
+        if let Ok(mut c) = self.active_count_cache.lock() {
+            *c = Some((now, counts.clone()));
+        }
+        Ok(counts)
+    }
+}

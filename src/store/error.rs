@@ -33,7 +33,8 @@ from_redb!(
     redb::StorageError,
     redb::TableError,
     redb::TransactionError,
-    redb::CommitError
+    redb::CommitError,
+    redb::DatabaseError
 );
 
 /// Why the database could not be opened. Each reads as one line for the CLI.

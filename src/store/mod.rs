@@ -6,6 +6,7 @@
 //! answers the callers (group commit): under load N fsyncs become one.
 //! A command that fails must fail before it writes (check, then write).
 
+mod backup;
 mod codec;
 mod error;
 pub mod tables;

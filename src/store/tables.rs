@@ -75,6 +75,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Users,
+        Kind::UsersByEmail,
+        Kind::Sessions,
+        Kind::SessionsByUser,
+        Kind::SessionsByActivity,
+        Kind::Refresh,
+        Kind::Clients,
+        Kind::Audit,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             Kind::Users => "users",
@@ -108,16 +119,7 @@ mod tests {
     use crate::domain::TenantId;
     use std::collections::HashSet;
 
-    const KINDS: [Kind; 8] = [
-        Kind::Users,
-        Kind::UsersByEmail,
-        Kind::Sessions,
-        Kind::SessionsByUser,
-        Kind::SessionsByActivity,
-        Kind::Refresh,
-        Kind::Clients,
-        Kind::Audit,
-    ];
+    const KINDS: [Kind; 8] = Kind::ALL;
 
     #[test]
     fn no_two_namespaces_share_a_table() {
