@@ -56,8 +56,11 @@ mod tests {
         let bytes = encode(&s);
         assert_eq!(
             hex::encode(&bytes),
-            "010102d00fa01fb82e01083130\
-             2e302e302e310001880a000101017800"
+            // id 1, user 2, then zigzag varints: 1000 ms → d00f, 2000 → a01f, 3000 → f02e
+            "010102d00fa01ff02e0108\
+             31302e302e302e31\
+             0001882700010101780 0"
+                .replace(' ', "")
         );
         assert_eq!(decode::<SessionRecord>(&bytes).unwrap(), s);
     }

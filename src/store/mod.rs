@@ -254,3 +254,150 @@ fn run_batch(db: &Database, batch: &mut Vec<Job>) {
         done(result.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::tables::Kind;
+    use super::*;
+    use crate::auth::TenantScope;
+    use crate::domain::audit::ChainVerifier;
+    use crate::domain::{Actor, AuditEvent, TenantId, Timestamp};
+
+    fn acme() -> TenantScope {
+        TenantScope::operator(TenantId::parse("acme").unwrap())
+    }
+
+    fn append(store: &Store, n: usize) {
+        for i in 0..n {
+            store
+                .write_blocking(move |tx| {
+                    let scope = acme();
+                    let ev = AuditEvent::new(Actor::system(), "login").target(format!("user-{i}"));
+                    tx.append_audit(Ns::from(&scope), Timestamp::from_millis(i as i64), ev)
+                })
+                .unwrap();
+        }
+    }
+
+    fn verify(store: &Store) -> Result<u64, String> {
+        store
+            .read_blocking(|rx| {
+                let scope = acme();
+                let mut v = ChainVerifier::default();
+                let mut err = None;
+                rx.audit_scan(Ns::from(&scope), 1..=u64::MAX, false, &mut |e| {
+                    let r = match e {
+                        Ok(e) => v.feed(&e).map_err(|e| e.to_string()),
+                        Err(seq) => Err(format!("entry {seq}: unreadable")),
+                    };
+                    err = r.err();
+                    err.is_none()
+                })?;
+                Ok(err.map_or(Ok(v.entries), Err))
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn changing_one_stored_byte_names_that_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        append(&store, 5);
+        assert_eq!(verify(&store), Ok(5));
+
+        // Flip one byte inside entry 3's stored bytes, bypassing every API.
+        let name = tables::table_name(Ns::from(&acme()), Kind::Audit);
+        let def = redb::TableDefinition::<u64, &[u8]>::new(&name);
+        let txn = store.db.begin_write().unwrap();
+        {
+            let mut t = txn.open_table(def).unwrap();
+            let mut bytes = t.get(3).unwrap().unwrap().value().to_vec();
+            let i = bytes.windows(6).position(|w| w == b"user-2").unwrap();
+            bytes[i + 5] = b'9';
+            t.insert(3, bytes.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+
+        let err = verify(&store).unwrap_err();
+        assert!(err.starts_with("entry 3:"), "{err}");
+    }
+
+    #[test]
+    fn group_commit_applies_concurrent_writes_and_reports_each_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).build().unwrap();
+        let seqs = rt.block_on(async {
+            let tasks: Vec<_> = (0..64)
+                .map(|i| {
+                    let s = store.clone();
+                    tokio::spawn(async move {
+                        s.write(move |tx| {
+                            if i == 7 {
+                                return Err(StoreError::Conflict("no".into()));
+                            }
+                            let scope = acme();
+                            tx.append_audit(Ns::from(&scope), Timestamp::from_millis(0), AuditEvent::new(Actor::system(), "x"))
+                        })
+                        .await
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        });
+        assert_eq!(seqs.iter().filter(|r| r.is_err()).count(), 1);
+        let mut ok: Vec<u64> = seqs.into_iter().filter_map(Result::ok).collect();
+        ok.sort_unstable();
+        assert_eq!(ok, (1..=63).collect::<Vec<_>>());
+        assert_eq!(verify(&store), Ok(63));
+    }
+
+    #[test]
+    fn foreign_file_is_refused_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        std::fs::write(&path, b"definitely not a database").unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(OpenError::Foreign(_))));
+        assert_eq!(std::fs::read(&path).unwrap(), b"definitely not a database");
+    }
+
+    #[test]
+    fn redb_file_of_another_program_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(redb::TableDefinition::<u64, u64>::new("theirs")).unwrap();
+            txn.commit().unwrap();
+        }
+        assert!(matches!(Store::open(dir.path()), Err(OpenError::Foreign(_))));
+    }
+
+    #[test]
+    fn newer_schema_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.write_blocking(|tx| tx.put_meta("schema_version", &99u32.to_le_bytes())).unwrap();
+        }
+        // The writer thread drops its handle once every Store clone is gone.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, OpenError::TooNew { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("newer than this sessiond supports"));
+    }
+
+    #[test]
+    fn second_open_while_held_is_locked_and_file_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let _store = Store::open(dir.path()).unwrap();
+        assert!(matches!(Store::open(dir.path()), Err(OpenError::Locked(_))));
+        let mode = std::fs::metadata(dir.path().join(DB_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
