@@ -116,10 +116,8 @@ pub async fn serve(method: Method, headers: HeaderMap, uri: Uri) -> Response {
     let hidden = rel
         .split('/')
         .any(|seg| seg.starts_with('.') || seg.is_empty());
-    if !hidden {
-        if let Some(res) = file_response(rel, &method, &headers) {
-            return res;
-        }
+    if !hidden && let Some(res) = file_response(rel, &method, &headers) {
+        return res;
     }
     let last = rel.rsplit('/').next().unwrap_or(rel);
     if last.contains('.') {

@@ -281,12 +281,11 @@ pub async fn logout(
         },
         None => false,
     };
-    if !by_bearer {
-        if let Some(token) = cookie_value(&headers, b.slot.cookie()) {
-            if let Err(e) = s.svc.oauth_revoke(&token, meta).await {
-                tracing::warn!(error = %e, "browser logout: revoking by cookie failed");
-            }
-        }
+    if !by_bearer
+        && let Some(token) = cookie_value(&headers, b.slot.cookie())
+        && let Err(e) = s.svc.oauth_revoke(&token, meta).await
+    {
+        tracing::warn!(error = %e, "browser logout: revoking by cookie failed");
     }
     let mut res = StatusCode::NO_CONTENT.into_response();
     clear_cookie(&mut res, b.slot);

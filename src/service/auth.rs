@@ -222,10 +222,14 @@ impl Service {
                     }
                 };
                 let last = svc(&space, session.id).unwrap_or(session.last_activity_at);
-                if let Err(denied) = session.check(now, last, policy.idle_timeout_secs) {
-                    return Ok(Err(denied.into()));
-                }
-                if let Err(denied) = admit(&session, &user, grant.as_ref(), now) {
+                if let Err(denied) = admit(
+                    &session,
+                    last,
+                    policy.idle_timeout_secs,
+                    &user,
+                    grant.as_ref(),
+                    now,
+                ) {
                     return Ok(Err(denied.into()));
                 }
                 match rec.rotation(now, policy.refresh_reuse_grace_secs) {
@@ -275,6 +279,8 @@ impl Service {
         let result = if outcome.is_ok() { "ok" } else { "refused" };
         metrics::counter!("sessiond_refreshes_total", "result" => result).increment(1);
         let (session, role, policy, next) = outcome?;
+        // Keep memory ≥ disk for tracked sessions: listings sort by the in-memory time.
+        self.activity.touch(space_key(&space, session.id), now);
         self.mint(&space, &session, role, &policy, next)
     }
 
@@ -323,8 +329,14 @@ impl Service {
             Space::Tenant(_) => policy.unwrap_or_default(),
         };
         let last = self.last_activity(&space, &session);
-        session.check(now, last, policy.idle_timeout_secs)?;
-        admit(&session, &user, grant.as_ref(), now)?;
+        admit(
+            &session,
+            last,
+            policy.idle_timeout_secs,
+            &user,
+            grant.as_ref(),
+            now,
+        )?;
         self.activity.touch(space_key(&space, sid), now);
         Ok(principal(space, &session, &user))
     }
@@ -463,15 +475,17 @@ impl Service {
             .await
             .ok()??;
         let now = self.now();
+        let last = self.last_activity(&space, &session);
         let live = rec.used_at.is_none()
-            && session
-                .check(
-                    now,
-                    self.last_activity(&space, &session),
-                    policy.idle_timeout_secs,
-                )
-                .is_ok()
-            && admit(&session, &user, grant.as_ref(), now).is_ok();
+            && admit(
+                &session,
+                last,
+                policy.idle_timeout_secs,
+                &user,
+                grant.as_ref(),
+                now,
+            )
+            .is_ok();
         live.then(|| {
             json!({
                 "active": true,

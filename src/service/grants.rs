@@ -389,19 +389,23 @@ impl Service {
                 let Some(user) = tx.user(Ns::Platform, admin.user_id)? else {
                     return Ok(Err(Error::TokenInvalid));
                 };
-                let mut policy = tenant_rec.policy;
-                // The session cannot outlive the grant.
-                let left = g
-                    .expires_at
-                    .map_or(0, |e| (e.millis() - now.millis()) / 1000);
-                policy.absolute_timeout_secs = policy.absolute_timeout_secs.min(left.max(1));
+                let policy = tenant_rec.policy;
                 let marker = SupportMarker {
                     grant_id: g.id,
                     admin_id: user.id,
                     admin_email: user.email.clone(),
                 };
-                let (session, refresh) =
-                    open_session(tx, &tx_space, &user, &meta, Some(marker), &policy, now)?;
+                // The session cannot outlive the grant.
+                let end = g.expires_at.unwrap_or(now);
+                let (session, refresh) = open_session(
+                    tx,
+                    &tx_space,
+                    &user,
+                    &meta,
+                    Some((marker, end)),
+                    &policy,
+                    now,
+                )?;
                 g.sessions.push(session.id);
                 tx.put_grant(&g)?;
                 let ev = AuditEvent::new(by.actor.clone(), "support_session_started")

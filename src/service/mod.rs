@@ -33,6 +33,9 @@ pub use error::Error;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Active sessions per tenant slug.
+pub type ActiveCounts = Vec<(String, u64)>;
+
 /// Aborts a task when dropped (so aborting the parent stops the child).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
@@ -59,7 +62,7 @@ pub struct Service {
     config: Config,
     /// Wakes the grant scheduler when a grant starts or ends.
     grant_wakeup: tokio::sync::Notify,
-    active_count_cache: std::sync::Mutex<Option<(Timestamp, Vec<(String, u64)>)>>,
+    active_count_cache: std::sync::Mutex<Option<(Timestamp, ActiveCounts)>>,
 }
 
 impl std::fmt::Debug for Service {

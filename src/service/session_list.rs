@@ -513,36 +513,12 @@ impl Service {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_other_sorts() {
-        let sid = SessionId::new_v7();
-        let a = Cursor::Activity(123, sid);
-        assert_eq!(
-            Cursor::decode(&a.encode(), Sort::LastActivityDesc).unwrap(),
-            a
-        );
-        assert!(Cursor::decode(&a.encode(), Sort::CreatedDesc).is_err());
-        let c = Cursor::Created(sid);
-        assert_eq!(Cursor::decode(&c.encode(), Sort::CreatedDesc).unwrap(), c);
-        for bad in ["", "!!", "YS4xLjI", &URL_SAFE_NO_PAD.encode("a.x.y")] {
-            assert!(
-                Cursor::decode(bad, Sort::LastActivityDesc).is_err(),
-                "{bad}"
-            );
-        }
-    }
-}
-
 /// How long an active-sessions count is reused (it walks the activity index).
 const COUNT_TTL_MS: i64 = 15_000;
 
 impl Service {
     /// Active (not revoked, not idle-expired) sessions per tenant, cached briefly.
-    pub async fn active_sessions_cached(&self) -> Result<Vec<(String, u64)>> {
+    pub async fn active_sessions_cached(&self) -> Result<super::ActiveCounts> {
         let now = self.now();
         if let Ok(c) = self.active_count_cache.lock()
             && let Some((at, counts)) = c.as_ref()
@@ -577,5 +553,29 @@ impl Service {
             *c = Some((now, counts.clone()));
         }
         Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_other_sorts() {
+        let sid = SessionId::new_v7();
+        let a = Cursor::Activity(123, sid);
+        assert_eq!(
+            Cursor::decode(&a.encode(), Sort::LastActivityDesc).unwrap(),
+            a
+        );
+        assert!(Cursor::decode(&a.encode(), Sort::CreatedDesc).is_err());
+        let c = Cursor::Created(sid);
+        assert_eq!(Cursor::decode(&c.encode(), Sort::CreatedDesc).unwrap(), c);
+        for bad in ["", "!!", "YS4xLjI", &URL_SAFE_NO_PAD.encode("a.x.y")] {
+            assert!(
+                Cursor::decode(bad, Sort::LastActivityDesc).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -77,16 +77,22 @@ pub(crate) fn open_session(
     space: &Space,
     user: &UserRecord,
     meta: &ClientMeta,
-    support: Option<SupportMarker>,
+    support: Option<(SupportMarker, Timestamp)>,
     policy: &Policy,
     now: Timestamp,
 ) -> std::result::Result<(SessionRecord, Secret), StoreError> {
+    let absolute = now.plus_secs(policy.absolute_timeout_secs);
+    // A support session ends no later than its grant.
+    let (support, ends_by) = match support {
+        Some((m, end)) => (Some(m), Some(end)),
+        None => (None, None),
+    };
     let session = SessionRecord {
         id: SessionId::new_v7(),
         user_id: user.id,
         created_at: now,
         last_activity_at: now,
-        expires_at: now.plus_secs(policy.absolute_timeout_secs),
+        expires_at: ends_by.map_or(absolute, |e| e.min(absolute)),
         ip: meta.ip.clone(),
         user_agent: meta.user_agent.as_deref().map(|ua| truncate(ua, 512)),
         state: SessionState::Active,
@@ -117,18 +123,29 @@ pub(crate) fn subject_of(
     }
 }
 
-/// The user- and grant-level part of SPEC §4's check.
+/// SPEC §4's session-level check, in order: state and expiry, then the user,
+/// then (support sessions) the grant. A support session that timed out
+/// because its grant ended reports the grant's reason.
 pub(crate) fn admit(
     s: &SessionRecord,
+    last_activity: Timestamp,
+    idle_timeout_secs: i64,
     user: &UserRecord,
     grant: Option<&GrantRecord>,
     now: Timestamp,
 ) -> std::result::Result<(), SessionDenied> {
-    user.admits(s)?;
-    match &s.support {
-        Some(_) => super::grants::support_denied(grant, now).map_or(Ok(()), Err),
-        None => Ok(()),
+    let support = s
+        .support
+        .as_ref()
+        .and_then(|_| super::grants::support_denied(grant, now));
+    match s.check(now, last_activity, idle_timeout_secs) {
+        Err(SessionDenied::Expired) if support.is_some() => {
+            return Err(support.unwrap_or(SessionDenied::Expired));
+        }
+        other => other?,
     }
+    user.admits(s)?;
+    support.map_or(Ok(()), Err)
 }
 
 /// Revoke one session; `false` if it does not exist or is already revoked.

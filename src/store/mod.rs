@@ -74,9 +74,6 @@ impl Store {
                 .open(&path)
                 .map_err(|e| io(&e))?;
         }
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| io(&e))?;
-
         let builder = Database::builder();
         // A non-empty file is never initialised: a foreign file is refused, not overwritten.
         let opened = if fresh {
@@ -94,6 +91,9 @@ impl Store {
             _ => OpenError::Foreign(shown.clone()),
         })?;
         check_schema(&db, &shown)?;
+        // Ours (checked above): the file holds signing keys, so owner-only.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io(&e))?;
 
         let db = Arc::new(db);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -326,7 +326,10 @@ mod tests {
     fn group_commit_applies_concurrent_writes_and_reports_each_result() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .build()
+            .unwrap();
         let seqs = rt.block_on(async {
             let tasks: Vec<_> = (0..64)
                 .map(|i| {
@@ -337,7 +340,11 @@ mod tests {
                                 return Err(StoreError::Conflict("no".into()));
                             }
                             let scope = acme();
-                            tx.append_audit(Ns::from(&scope), Timestamp::from_millis(0), AuditEvent::new(Actor::system(), "x"))
+                            tx.append_audit(
+                                Ns::from(&scope),
+                                Timestamp::from_millis(0),
+                                AuditEvent::new(Actor::system(), "x"),
+                            )
                         })
                         .await
                     })
@@ -361,7 +368,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE);
         std::fs::write(&path, b"definitely not a database").unwrap();
-        assert!(matches!(Store::open(dir.path()), Err(OpenError::Foreign(_))));
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(OpenError::Foreign(_))
+        ));
         assert_eq!(std::fs::read(&path).unwrap(), b"definitely not a database");
     }
 
@@ -372,10 +382,14 @@ mod tests {
         {
             let db = Database::create(&path).unwrap();
             let txn = db.begin_write().unwrap();
-            txn.open_table(redb::TableDefinition::<u64, u64>::new("theirs")).unwrap();
+            txn.open_table(redb::TableDefinition::<u64, u64>::new("theirs"))
+                .unwrap();
             txn.commit().unwrap();
         }
-        assert!(matches!(Store::open(dir.path()), Err(OpenError::Foreign(_))));
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(OpenError::Foreign(_))
+        ));
     }
 
     #[test]
@@ -383,13 +397,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.write_blocking(|tx| tx.put_meta("schema_version", &99u32.to_le_bytes())).unwrap();
+            store
+                .write_blocking(|tx| tx.put_meta("schema_version", &99u32.to_le_bytes()))
+                .unwrap();
         }
         // The writer thread drops its handle once every Store clone is gone.
         std::thread::sleep(std::time::Duration::from_millis(100));
         let err = Store::open(dir.path()).unwrap_err();
         assert!(matches!(err, OpenError::TooNew { found: 99, .. }), "{err}");
-        assert!(err.to_string().contains("newer than this sessiond supports"));
+        assert!(
+            err.to_string()
+                .contains("newer than this sessiond supports")
+        );
     }
 
     #[test]
@@ -397,7 +416,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let _store = Store::open(dir.path()).unwrap();
         assert!(matches!(Store::open(dir.path()), Err(OpenError::Locked(_))));
-        let mode = std::fs::metadata(dir.path().join(DB_FILE)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(DB_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

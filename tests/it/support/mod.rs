@@ -54,8 +54,16 @@ impl Resp {
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
         assert_eq!(self.code(), code, "body: {}", self.text);
-        assert!(self.body["message"].is_string(), "message missing: {}", self.text);
-        assert!(self.body["retryable"].is_boolean(), "retryable missing: {}", self.text);
+        assert!(
+            self.body["message"].is_string(),
+            "message missing: {}",
+            self.text
+        );
+        assert!(
+            self.body["retryable"].is_boolean(),
+            "retryable missing: {}",
+            self.text
+        );
     }
 }
 
@@ -71,7 +79,10 @@ impl Tokens {
     pub fn from_body(b: &Value) -> Self {
         Self {
             access: b["access_token"].as_str().expect("access_token").to_owned(),
-            refresh: b["refresh_token"].as_str().expect("refresh_token").to_owned(),
+            refresh: b["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned(),
             session_id: b["session_id"].as_str().expect("session_id").to_owned(),
         }
     }
@@ -86,12 +97,22 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path()).expect("open store");
         let clock = ManualClock::new(T0);
-        let svc = Service::start(store, Arc::new(clock.clone()), config).await.expect("start service");
-        svc.bootstrap_global_admin(Some(ROOT_EMAIL.into()), Some(sessiond::auth::Secret::new(PASSWORD)))
+        let svc = Service::start(store, Arc::new(clock.clone()), config)
             .await
-            .expect("bootstrap");
+            .expect("start service");
+        svc.bootstrap_global_admin(
+            Some(ROOT_EMAIL.into()),
+            Some(sessiond::auth::Secret::new(PASSWORD)),
+        )
+        .await
+        .expect("bootstrap");
         let router = app(AppState::new(svc.clone()));
-        Self { router, svc, clock, dir }
+        Self {
+            router,
+            svc,
+            clock,
+            dir,
+        }
     }
 
     pub async fn call(&self, req: Request<Body>) -> Resp {
@@ -101,16 +122,29 @@ impl TestApp {
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
-    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let mut b = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         let req = match body {
-            Some(v) => b.header("content-type", "application/json").body(Body::from(v.to_string())),
+            Some(v) => b
+                .header("content-type", "application/json")
+                .body(Body::from(v.to_string())),
             None => b.body(Body::empty()),
         };
         self.call(req.expect("request")).await
@@ -147,7 +181,8 @@ impl TestApp {
             let cred = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
             b = b.header("authorization", format!("Basic {cred}"));
         }
-        self.call(b.body(Body::from(form.to_owned())).expect("request")).await
+        self.call(b.body(Body::from(form.to_owned())).expect("request"))
+            .await
     }
 
     /// Create a tenant whose first org admin is `admin@{slug}.test` / PASSWORD.
@@ -163,7 +198,10 @@ impl TestApp {
                 password: sessiond::auth::Secret::new(PASSWORD),
             },
         };
-        self.svc.create_tenant(Acting::operator(), new).await.expect("create tenant");
+        self.svc
+            .create_tenant(Acting::operator(), new)
+            .await
+            .expect("create tenant");
         email
     }
 
@@ -176,18 +214,40 @@ impl TestApp {
             role,
             password: sessiond::auth::Secret::new(PASSWORD),
         };
-        self.svc.create_user(&scope, Acting::operator(), new).await.expect("create user").id.to_string()
+        self.svc
+            .create_user(&scope, Acting::operator(), new)
+            .await
+            .expect("create user")
+            .id
+            .to_string()
     }
 
     pub async fn login(&self, tenant: &str, email: &str) -> Tokens {
-        let r = self.post("/v1/auth/login", None, json!({"tenant": tenant, "email": email, "password": PASSWORD})).await;
+        let r = self
+            .post(
+                "/v1/auth/login",
+                None,
+                json!({"tenant": tenant, "email": email, "password": PASSWORD}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "login failed: {}", r.text);
         Tokens::from_body(&r.body)
     }
 
     pub async fn platform_login(&self) -> Tokens {
-        let r = self.post("/v1/platform/auth/login", None, json!({"email": ROOT_EMAIL, "password": PASSWORD})).await;
-        assert_eq!(r.status, StatusCode::OK, "platform login failed: {}", r.text);
+        let r = self
+            .post(
+                "/v1/platform/auth/login",
+                None,
+                json!({"email": ROOT_EMAIL, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "platform login failed: {}",
+            r.text
+        );
         Tokens::from_body(&r.body)
     }
 
@@ -198,6 +258,11 @@ impl TestApp {
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> Resp {
-        self.post("/v1/auth/refresh", None, json!({"refresh_token": refresh_token})).await
+        self.post(
+            "/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh_token}),
+        )
+        .await
     }
 }

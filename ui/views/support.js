@@ -1,0 +1,147 @@
+// Support access (org admins): pending requests, active grants with a live
+// countdown and "Revoke now", a direct grant form, and the history.
+
+import * as api from '../api.js';
+import { h, clear, toast, dialog, dialogField } from '../dom.js';
+import { timeEl, countdownEl, duration } from '../format.js';
+
+const STATUS = {
+  pending: ['Pending', 'pill-warn'],
+  active: ['Active', 'pill-ok'],
+  expired: ['Expired', 'pill-muted'],
+  revoked: ['Revoked', 'pill-bad'],
+  denied: ['Denied', 'pill-muted'],
+};
+
+function pill(status) {
+  const [label, cls] = STATUS[status] || [status, 'pill-muted'];
+  return h('span', { class: `pill ${cls}` }, label);
+}
+
+export function renderSupport(main, ctx) {
+  const tenant = ctx.tenant;
+  const pending = h('div', { id: 'grants-pending' });
+  const active = h('div', { id: 'grants-active' });
+  const history = h('div', { id: 'grants-history' });
+  const grantBtn = h('button', { type: 'button', class: 'btn', id: 'grant-direct' }, 'Grant access…');
+  let timer = null;
+  let maxSecs = null;
+
+  main.append(
+    h('div', { class: 'page-head page-head-row' },
+      h('div', null, h('h1', null, 'Support access'),
+        h('p', { class: 'muted' }, 'Platform administrators can see or change nothing in ', h('strong', null, tenant), ' without a grant you approve. Every grant ends on its own.')),
+      h('div', { class: 'head-actions' }, grantBtn)),
+    h('section', { class: 'section' }, h('h2', null, 'Pending requests'), pending),
+    h('section', { class: 'section' }, h('h2', null, 'Active grants'), active),
+    h('section', { class: 'section' }, h('h2', null, 'History'), history));
+
+  async function decide(g, what) {
+    const labels = { approve: ['Approve', false], deny: ['Deny', true], revoke: ['Revoke now', true] };
+    const [label, danger] = labels[what];
+    const body = [h('p', null, h('strong', null, g.grantee.email), ` — “${g.reason}”`)];
+    if (what === 'approve') body.push(h('p', null, `Access starts now and ends automatically after ${duration(g.duration_secs)}.`));
+    if (what === 'revoke') body.push(h('p', null, `Their ${g.support_sessions === 1 ? 'support session ends' : 'support sessions end'} immediately.`));
+    const v = await dialog({ title: `${label}: support access for ${g.grantee.email}?`, body, confirm: label, danger });
+    if (!v) return;
+    try {
+      await api.post(api.t(tenant, `/support-grants/${g.id}/${what}`));
+      toast(what === 'approve' ? 'Access approved.' : what === 'deny' ? 'Request denied.' : 'Access revoked; support sessions ended.');
+      load();
+    } catch (e) {
+      if (e.status !== 401) toast(`Could not ${what}: ${e.message}`, 'error');
+    }
+  }
+
+  function table(items, kind) {
+    if (!items.length) {
+      const empty = { pending: 'No requests are waiting.', active: 'No one has support access right now.', history: 'No earlier grants.' }[kind];
+      return h('p', { class: 'empty-state muted' }, empty);
+    }
+    const cols = kind === 'active'
+      ? ['Administrator', 'Reason', 'Started', 'Time left', 'Sessions', '']
+      : kind === 'pending'
+        ? ['Administrator', 'Reason', 'Duration', 'Requested', '']
+        : ['Administrator', 'Reason', 'Status', 'Duration', 'Requested', 'Ended'];
+    const tbody = h('tbody');
+    for (const g of items) {
+      let cells;
+      if (kind === 'active') {
+        cells = [
+          h('td', { 'data-label': 'Administrator' }, g.grantee.email),
+          h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
+          h('td', { 'data-label': 'Started' }, timeEl(g.starts_at)),
+          h('td', { 'data-label': 'Time left' }, countdownEl(g.expires_at)),
+          h('td', { 'data-label': 'Sessions' }, String(g.support_sessions)),
+          h('td', { class: 'cell-actions' }, h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { grantId: g.id, role: 'revoke-grant' }, onclick: () => decide(g, 'revoke') }, 'Revoke now')),
+        ];
+      } else if (kind === 'pending') {
+        cells = [
+          h('td', { 'data-label': 'Administrator' }, g.grantee.email),
+          h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
+          h('td', { 'data-label': 'Duration' }, duration(g.duration_secs)),
+          h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at)),
+          h('td', { class: 'cell-actions' },
+            h('button', { type: 'button', class: 'btn btn-small btn-primary', onclick: () => decide(g, 'approve') }, 'Approve'),
+            h('button', { type: 'button', class: 'btn btn-small', onclick: () => decide(g, 'deny') }, 'Deny')),
+        ];
+      } else {
+        cells = [
+          h('td', { 'data-label': 'Administrator' }, g.grantee.email),
+          h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
+          h('td', { 'data-label': 'Status' }, pill(g.status), g.ended_by && g.ended_by.email ? h('div', { class: 'muted small' }, `by ${g.ended_by.email}`) : null),
+          h('td', { 'data-label': 'Duration' }, duration(g.duration_secs)),
+          h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at)),
+          h('td', { 'data-label': 'Ended' }, timeEl(g.ended_at || g.expires_at || g.decided_at)),
+        ];
+      }
+      tbody.append(h('tr', { dataset: { grantId: g.id } }, cells));
+    }
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
+      h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c ? c : h('span', { class: 'sr-only' }, 'Actions'))))), tbody));
+  }
+
+  async function load() {
+    try {
+      const all = await api.get(api.t(tenant, '/support-grants'));
+      const list = Array.isArray(all) ? all : all.items || [];
+      const now = Date.now();
+      const isActive = (g) => g.status === 'active' && (!g.expires_at || new Date(g.expires_at).getTime() > now);
+      clear(pending).append(table(list.filter((g) => g.status === 'pending'), 'pending'));
+      clear(active).append(table(list.filter(isActive), 'active'));
+      clear(history).append(table(list.filter((g) => g.status !== 'pending' && !isActive(g)), 'history'));
+    } catch (e) {
+      if (e.status !== 401) toast(`Could not load support access: ${e.message}`, 'error');
+    }
+  }
+
+  grantBtn.addEventListener('click', async () => {
+    if (maxSecs === null) {
+      try { maxSecs = (await api.get(api.t(tenant, '/policy'))).max_support_grant_secs; } catch { maxSecs = 8 * 3600; }
+    }
+    const email = h('input', { type: 'email', autocomplete: 'off' });
+    const minutes = h('input', { type: 'number', min: 1, max: Math.floor(maxSecs / 60), value: Math.min(60, Math.floor(maxSecs / 60)) });
+    const reason = h('textarea', { rows: 2, maxlength: 500 });
+    const validate = (v) => {
+      const p = {};
+      if (!/^[^@\s]+@[^@\s]+$/.test(v.email.trim())) p.email = 'Enter the platform administrator’s email.';
+      const m = Number(v.minutes);
+      if (!Number.isInteger(m) || m < 1 || m * 60 > maxSecs) p.minutes = `Between 1 and ${Math.floor(maxSecs / 60)} minutes (policy).`;
+      if (!v.reason.trim()) p.reason = 'Say why.';
+      return p;
+    };
+    validate.async = (v) => api.post(api.t(tenant, '/support-grants'), { grantee_email: v.email.trim(), duration_secs: Number(v.minutes) * 60, reason: v.reason.trim() })
+      .catch((e) => { throw new Error(Object.values(e.details || {}).join('; ') || e.message); });
+    const v = await dialog({
+      title: 'Grant support access',
+      body: [h('p', { class: 'muted' }, 'Access starts now and ends automatically.')],
+      fields: [dialogField('email', 'Platform administrator email', email), dialogField('minutes', 'Duration (minutes)', minutes, `At most ${duration(maxSecs)} (policy).`), dialogField('reason', 'Reason', reason)],
+      confirm: 'Grant access', validate,
+    });
+    if (v) { toast('Access granted.'); load(); }
+  });
+
+  load();
+  timer = setInterval(() => { if (!document.querySelector('dialog[open]')) load(); }, 10000);
+  return () => clearInterval(timer);
+}
