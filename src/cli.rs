@@ -14,7 +14,7 @@ use crate::server::{ServeOptions, serve};
 use crate::service::Service;
 use crate::service::tenants::NewTenant;
 use crate::service::users::{Acting, NewUser};
-use crate::store::{Space, Store};
+use crate::store::{Closer, Space, Store};
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -275,8 +275,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
         } => {
             let t = TenantId::parse(&tenant).map_err(|e| format!("--tenant {e}"))?;
             let store = Store::open(&cli.data_dir).map_err(|e| e.to_string())?;
+            let closer = store.closer();
             let now = crate::clock::Clock::now(&SystemClock);
-            let r = crate::seed::seed(&store, &t, users, sessions, now)?;
+            let r = crate::seed::seed(&store, &t, users, sessions, now);
+            drop(store);
+            closer.map(Closer::wait);
+            let r = r?;
             println!(
                 "seeded {tenant}: {} users, {} sessions in {:.1} s",
                 r.users, r.sessions, r.secs
@@ -307,9 +311,39 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn open_service(dir: &std::path::Path) -> Result<Arc<Service>, String> {
+/// A service over the database for one CLI command. Dropping it closes the
+/// database cleanly (the writer thread is joined).
+struct CliService {
+    svc: Option<Arc<Service>>,
+    closer: Option<Closer>,
+}
+
+impl std::ops::Deref for CliService {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        // Present until drop.
+        self.svc.as_deref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for CliService {
+    fn drop(&mut self) {
+        self.svc.take();
+        if let Some(c) = self.closer.take() {
+            // Joining blocks: step out of the async worker to do it.
+            c.wait();
+        }
+    }
+}
+
+async fn open_service(dir: &std::path::Path) -> Result<CliService, String> {
     let store = Store::open(dir).map_err(|e| e.to_string())?;
-    Service::start(store, Arc::new(SystemClock), Config::default()).await
+    let closer = store.closer();
+    let svc = Service::start(store, Arc::new(SystemClock), Config::default()).await?;
+    Ok(CliService {
+        svc: Some(svc),
+        closer,
+    })
 }
 
 fn describe(e: crate::service::Error) -> String {

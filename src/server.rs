@@ -23,6 +23,7 @@ pub struct ServeOptions {
 
 pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let store = Store::open(&opts.data_dir).map_err(|e| e.to_string())?;
+    let closer = store.closer();
     let svc = Service::start(store, Arc::new(SystemClock), opts.config.clone()).await?;
 
     match svc
@@ -63,9 +64,15 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     .with_graceful_shutdown(shutdown_signal())
     .await;
     background.abort();
+    let _ = background.await;
     // In-flight requests are done; write the last activity before exiting.
     if let Err(e) = svc.flush_activity().await {
         tracing::warn!(error = %e, "final activity flush failed");
+    }
+    // Close the database cleanly: every handle is dropped, then the writer is joined.
+    drop(svc);
+    if let Some(c) = closer {
+        let _ = tokio::task::spawn_blocking(move || c.wait()).await;
     }
     tracing::info!("stopped");
     served.map_err(|e| e.to_string())

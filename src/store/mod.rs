@@ -40,6 +40,21 @@ pub struct Store {
     db: Arc<Database>,
     jobs: mpsc::UnboundedSender<Job>,
     path: Arc<PathBuf>,
+    writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+/// Waits for the writer thread, which closes the database cleanly (so the
+/// next open needs no repair) once every `Store` handle is gone.
+#[derive(Debug)]
+pub struct Closer(std::thread::JoinHandle<()>);
+
+impl Closer {
+    /// Call after dropping every `Store` clone (and what holds them).
+    pub fn wait(self) {
+        if self.0.join().is_err() {
+            tracing::error!("the writer thread panicked");
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -98,7 +113,7 @@ impl Store {
         let db = Arc::new(db);
         let (tx, rx) = mpsc::unbounded_channel();
         let writer_db = db.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sessiond-writer".into())
             .spawn(move || writer_loop(writer_db, rx))
             .map_err(|e| io(&e))?;
@@ -106,7 +121,13 @@ impl Store {
             db,
             jobs: tx,
             path: Arc::new(path),
+            writer: Arc::new(std::sync::Mutex::new(Some(thread))),
         })
+    }
+
+    /// The handle that waits for a clean close; `None` if already taken.
+    pub fn closer(&self) -> Option<Closer> {
+        self.writer.lock().ok()?.take().map(Closer)
     }
 
     pub fn path(&self) -> &Path {
