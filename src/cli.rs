@@ -279,7 +279,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let now = crate::clock::Clock::now(&SystemClock);
             let r = crate::seed::seed(&store, &t, users, sessions, now);
             drop(store);
-            closer.map(Closer::wait);
+            if let Some(c) = closer {
+                c.wait();
+            }
             let r = r?;
             println!(
                 "seeded {tenant}: {} users, {} sessions in {:.1} s",
