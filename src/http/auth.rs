@@ -15,16 +15,16 @@ use crate::service::{ClientMeta, Error};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
-    tenant: String,
-    email: String,
-    password: Secret,
+    pub(super) tenant: String,
+    pub(super) email: String,
+    pub(super) password: Secret,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformLoginBody {
-    email: String,
-    password: Secret,
+    pub(super) email: String,
+    pub(super) password: Secret,
 }
 
 #[derive(Deserialize)]

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 
+use super::auth::{LoginBody, PlatformLoginBody};
 use super::extract::{AppJson, OptionalJson};
 use super::state::AppState;
 use crate::auth::{Realm, Secret, TenantScope};
@@ -57,21 +58,6 @@ impl Slot {
             Slot::Support => SUPPORT_COOKIE,
         }
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    tenant: String,
-    email: String,
-    password: Secret,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlatformLoginBody {
-    email: String,
-    password: Secret,
 }
 
 #[derive(Debug, Default, Deserialize)]

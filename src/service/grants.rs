@@ -124,6 +124,19 @@ fn validate(reason: &str, duration: i64, max: i64) -> Result<()> {
     p.finish()
 }
 
+/// A grant's lifecycle is recorded in the tenant's log and mirrored in the platform's.
+fn audit_both(
+    tx: &mut Tx<'_>,
+    tenant: &TenantId,
+    now: Timestamp,
+    ev: AuditEvent,
+) -> Result<(), StoreError> {
+    let scope = TenantScope::system(tenant.clone());
+    tx.append_audit(Ns::from(&scope), now, ev.clone())?;
+    tx.append_audit(Ns::Platform, now, ev)?;
+    Ok(())
+}
+
 /// End a grant inside a transaction: state, its support sessions, both audit logs.
 fn end_grant(
     tx: &mut Tx<'_>,
@@ -153,8 +166,7 @@ fn end_grant(
         .target(g.id)
         .reason(Some(reason.as_str()))
         .details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "sessions_revoked": n }));
-    tx.append_audit(ns, now, ev.clone())?;
-    tx.append_audit(Ns::Platform, now, ev)?;
+    audit_both(tx, &g.tenant, now, ev)?;
     Ok(n)
 }
 
@@ -206,8 +218,7 @@ impl Service {
                     .target(g.id)
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "duration_secs": g.duration_secs }));
-                tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
-                tx.append_audit(Ns::Platform, now, ev)?;
+                audit_both(tx, &t.clone(), now, ev)?;
                 Ok(Ok(g))
             })
             .await??;
@@ -295,8 +306,7 @@ impl Service {
                     .target(g.id)
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "grantee": g.grantee_email, "expires_at": g.expires_at }));
-                tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
-                tx.append_audit(Ns::Platform, now, ev)?;
+                audit_both(tx, &t.clone(), now, ev)?;
                 Ok(Ok(g))
             })
             .await??;
@@ -333,8 +343,7 @@ impl Service {
                         g.expires_at = Some(now.plus_secs(g.duration_secs));
                         tx.put_grant(&g)?;
                         let ev = by.event("grant_approved").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "expires_at": g.expires_at }));
-                        tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
-                        tx.append_audit(Ns::Platform, now, ev)?;
+                        audit_both(tx, &t.clone(), now, ev)?;
                     }
                     Decision::Deny => {
                         g.status = GrantStatus::Denied;
@@ -342,8 +351,7 @@ impl Service {
                         g.decided_by = Some(grant_actor(&by.actor));
                         tx.put_grant(&g)?;
                         let ev = by.event("grant_denied").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email }));
-                        tx.append_audit(Ns::from(&TenantScope::system(t.clone())), now, ev.clone())?;
-                        tx.append_audit(Ns::Platform, now, ev)?;
+                        audit_both(tx, &t.clone(), now, ev)?;
                     }
                     Decision::Revoke => {
                         end_grant(tx, &mut g, GrantStatus::Revoked, &by, now)?;
@@ -413,8 +421,7 @@ impl Service {
                     .ip(meta.ip.as_deref())
                     .grant(Some(g.id))
                     .details(json!({ "tenant": t, "grant_id": g.id, "expires_at": g.expires_at }));
-                tx.append_audit(tx_space.ns(), now, ev.clone())?;
-                tx.append_audit(Ns::Platform, now, ev)?;
+                audit_both(tx, &t, now, ev)?;
                 Ok(Ok((session, refresh, policy)))
             })
             .await??;

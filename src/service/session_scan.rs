@@ -1,0 +1,328 @@
+//! Walking a tenant's session indexes newest first: the activity index (one
+//! stream per state) merged with in-memory activity, creation order, or a
+//! few users' sessions gathered and sorted.
+
+use std::collections::{HashMap, HashSet};
+
+use super::session_list::{
+    Cursor, SessionQuery, SessionUser, SessionView, Sort, StatusFilter, SupportView,
+};
+use crate::domain::{Policy, SessionId, SessionRecord, SessionState, Timestamp, UserId};
+use crate::store::{Ns, Reads, StoreError};
+
+/// Users whose sessions a `q` search collects directly (else: filter while scanning).
+const DIRECT_USERS: usize = 2000;
+const CHUNK: usize = 256;
+
+pub(crate) struct Lister<'a, R: Reads> {
+    pub rx: &'a R,
+    pub ns: Ns<'a>,
+    pub now: Timestamp,
+    pub policy: Policy,
+    /// In-memory activity newer than disk, for this tenant.
+    pub fresh: HashMap<SessionId, Timestamp>,
+    pub users: HashMap<UserId, Option<(String, String)>>,
+    pub current: Option<SessionId>,
+}
+
+impl<R: Reads> Lister<'_, R> {
+    fn activity(&self, s: &SessionRecord) -> Timestamp {
+        self.fresh
+            .get(&s.id)
+            .map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
+    }
+
+    pub fn status(&self, s: &SessionRecord) -> &'static str {
+        s.status(self.now, self.activity(s), self.policy.idle_timeout_secs)
+    }
+
+    fn wanted(&self, s: &SessionRecord, f: StatusFilter) -> bool {
+        match f {
+            StatusFilter::All => true,
+            StatusFilter::Active => self.status(s) == "active",
+            StatusFilter::Revoked => !s.is_active(),
+        }
+    }
+
+    pub fn view(&mut self, s: &SessionRecord) -> Result<SessionView, StoreError> {
+        if let Some(m) = &s.support {
+            // A support session's user is a global admin, not a tenant user.
+            self.users.insert(
+                s.user_id,
+                Some((m.admin_email.clone(), "Platform support".to_owned())),
+            );
+        } else if !self.users.contains_key(&s.user_id) {
+            let u = self
+                .rx
+                .user(self.ns, s.user_id)?
+                .map(|u| (u.email, u.display_name));
+            self.users.insert(s.user_id, u);
+        }
+        let (email, display_name) = match self.users.get(&s.user_id).cloned().flatten() {
+            Some((e, d)) => (Some(e), Some(d)),
+            None => (None, None),
+        };
+        let last = self.activity(s);
+        let (revoked_at, revoked_by, revoked_reason, revoke_note) = match &s.state {
+            SessionState::Active => (None, None, None, None),
+            SessionState::Revoked {
+                at,
+                by,
+                reason,
+                note,
+            } => (Some(*at), *by, Some(*reason), note.clone()),
+        };
+        Ok(SessionView {
+            id: s.id,
+            user: SessionUser {
+                id: s.user_id,
+                email,
+                display_name,
+            },
+            created_at: s.created_at,
+            last_activity_at: last,
+            expires_at: s
+                .expires_at
+                .min(last.plus_secs(self.policy.idle_timeout_secs)),
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+            status: self.status(s),
+            revoked_at,
+            revoked_by,
+            revoked_reason,
+            revoke_note,
+            support: s.support.as_ref().map(|m| SupportView {
+                grant_id: m.grant_id,
+                admin_email: m.admin_email.clone(),
+            }),
+            current: self.current == Some(s.id),
+        })
+    }
+
+    pub fn key(&self, s: &SessionRecord, sort: Sort) -> Cursor {
+        match sort {
+            Sort::LastActivityDesc => Cursor::Activity(self.activity(s).millis(), s.id),
+            Sort::CreatedDesc => Cursor::Created(s.id),
+        }
+    }
+
+    /// Matching sessions, newest first, at most `q.limit + 1` (the extra one says "more").
+    pub fn run(&mut self, q: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
+        let want = q.limit + 1;
+        let mut users: Option<HashSet<UserId>> = q.user_id.map(|u| HashSet::from([u]));
+        if let Some(text) =
+            q.q.as_deref()
+                .map(str::to_lowercase)
+                .filter(|t| !t.is_empty())
+        {
+            let matched = self.users_matching(&text)?;
+            users = Some(match users {
+                Some(u) => u.intersection(&matched).copied().collect(),
+                None => matched,
+            });
+        }
+        match users {
+            Some(u) if u.len() <= DIRECT_USERS => self.via_users(&u, q, want),
+            Some(u) => self.scan(q, want, Some(&u)),
+            None => self.scan(q, want, None),
+        }
+    }
+
+    fn users_matching(&self, text: &str) -> Result<HashSet<UserId>, StoreError> {
+        let mut out = HashSet::new();
+        let mut after = None;
+        loop {
+            let batch = self.rx.users(self.ns, after, 1024)?;
+            for u in &batch {
+                if u.email.contains(text) || u.display_name.to_lowercase().contains(text) {
+                    out.insert(u.id);
+                }
+            }
+            match batch.last() {
+                Some(u) if batch.len() == 1024 => after = Some(u.id),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Few users: gather their sessions through the by-user index and sort in memory.
+    fn via_users(
+        &self,
+        users: &HashSet<UserId>,
+        q: &SessionQuery,
+        want: usize,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut all = Vec::new();
+        for u in users {
+            for sid in self.rx.session_ids_of_user(self.ns, *u)? {
+                if let Some(s) = self.rx.session(self.ns, sid)?
+                    && self.wanted(&s, q.status)
+                    && q.cursor.is_none_or(|c| before(self.key(&s, q.sort), c))
+                {
+                    all.push(s);
+                }
+            }
+        }
+        all.sort_by(|a, b| order(self.key(b, q.sort), self.key(a, q.sort)));
+        all.truncate(want);
+        Ok(all)
+    }
+
+    /// Walk an index newest first, filtering as we go.
+    fn scan(
+        &self,
+        q: &SessionQuery,
+        want: usize,
+        users: Option<&HashSet<UserId>>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let keep = |s: &SessionRecord| {
+            users.is_none_or(|u| u.contains(&s.user_id)) && self.wanted(s, q.status)
+        };
+        let mut out = Vec::new();
+        match q.sort {
+            Sort::CreatedDesc => {
+                let mut from = match q.cursor {
+                    Some(Cursor::Created(s)) => Some(s),
+                    _ => None,
+                };
+                loop {
+                    let page = self.rx.sessions_page(self.ns, from, CHUNK)?;
+                    for s in &page {
+                        if keep(s) {
+                            out.push(s.clone());
+                            if out.len() == want {
+                                return Ok(out);
+                            }
+                        }
+                    }
+                    match page.last() {
+                        Some(s) if page.len() == CHUNK => from = Some(s.id),
+                        _ => return Ok(out),
+                    }
+                }
+            }
+            Sort::LastActivityDesc => self.scan_activity(q, want, &keep),
+        }
+    }
+
+    /// Merge the index streams (per state) with the in-memory activity, by key.
+    fn scan_activity(
+        &self,
+        q: &SessionQuery,
+        want: usize,
+        keep: &dyn Fn(&SessionRecord) -> bool,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let cursor = match q.cursor {
+            Some(Cursor::Activity(a, s)) => Some((a, s)),
+            _ => None,
+        };
+        let states: &[u8] = match q.status {
+            StatusFilter::Active => &[0],
+            StatusFilter::Revoked => &[1],
+            StatusFilter::All => &[0, 1],
+        };
+        // Fresh sessions, at their in-memory position.
+        let mut fresh: Vec<(i64, SessionId)> = self
+            .fresh
+            .iter()
+            .map(|(s, t)| (t.millis(), *s))
+            .filter(|k| cursor.is_none_or(|c| *k < c))
+            .collect();
+        fresh.sort_unstable_by(|a, b| b.cmp(a));
+        let mut streams: Vec<Stream> = states
+            .iter()
+            .map(|&st| Stream {
+                state: st,
+                buf: Vec::new(),
+                pos: 0,
+                next: cursor,
+                done: false,
+            })
+            .collect();
+        let idle_cutoff = self.now.minus_secs(self.policy.idle_timeout_secs).millis();
+        let mut fi = 0;
+        let mut out = Vec::new();
+        while out.len() < want {
+            for s in &mut streams {
+                s.fill(self.rx, self.ns)?;
+            }
+            // Pick the largest head among the streams and the fresh list.
+            let mut best: Option<(usize, (i64, SessionId))> = None;
+            for (i, s) in streams.iter().enumerate() {
+                if let Some(k) = s.head()
+                    && best.is_none_or(|(_, b)| k > b)
+                {
+                    best = Some((i, k));
+                }
+            }
+            let fresh_head = fresh.get(fi).copied();
+            let (key, from_fresh) = match (best, fresh_head) {
+                (Some((_, b)), Some(f)) if f >= b => (f, true),
+                (None, Some(f)) => (f, true),
+                (Some((i, b)), _) => {
+                    streams[i].pos += 1;
+                    (b, false)
+                }
+                (None, None) => break,
+            };
+            if from_fresh {
+                fi += 1;
+            } else if self.fresh.contains_key(&key.1) {
+                continue; // shown at its in-memory position instead
+            }
+            // Active-only: past the idle cutoff, everything further is idle-expired.
+            if q.status == StatusFilter::Active && !from_fresh && key.0 <= idle_cutoff {
+                streams.retain(|s| s.state != 0);
+                continue;
+            }
+            let Some(s) = self.rx.session(self.ns, key.1)? else {
+                continue;
+            };
+            if keep(&s) {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct Stream {
+    state: u8,
+    buf: Vec<(i64, SessionId)>,
+    pos: usize,
+    next: Option<(i64, SessionId)>,
+    done: bool,
+}
+
+impl Stream {
+    fn fill(&mut self, rx: &impl Reads, ns: Ns<'_>) -> Result<(), StoreError> {
+        if self.pos < self.buf.len() || self.done {
+            return Ok(());
+        }
+        self.buf = rx.activity_page(ns, self.state, self.next, CHUNK)?;
+        self.pos = 0;
+        self.done = self.buf.len() < CHUNK;
+        self.next = self.buf.last().copied().or(self.next);
+        Ok(())
+    }
+
+    fn head(&self) -> Option<(i64, SessionId)> {
+        self.buf.get(self.pos).copied()
+    }
+}
+
+fn key_tuple(c: Cursor) -> (i64, u128) {
+    match c {
+        Cursor::Activity(a, s) => (a, s.as_u128()),
+        Cursor::Created(s) => (0, s.as_u128()),
+    }
+}
+
+fn order(a: Cursor, b: Cursor) -> std::cmp::Ordering {
+    key_tuple(a).cmp(&key_tuple(b))
+}
+
+/// `a` comes after cursor `c` in newest-first order.
+fn before(a: Cursor, c: Cursor) -> bool {
+    key_tuple(a) < key_tuple(c)
+}
