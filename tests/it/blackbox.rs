@@ -767,3 +767,117 @@ fn platform_create_tenant_accepts_the_spec_body() {
         me.text
     );
 }
+
+/// Issue 3 on the real binary: users created with the CLI; an admin's dry run
+/// changes nothing; force sign-out and bulk revocation are refused on the next
+/// request; after SIGTERM the CLI verifies and exports the audit chain.
+#[test]
+fn admin_revocations_then_audit_cli_on_the_real_binary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let admin_email = cli_create_tenant(dir.path(), "acme");
+    for email in ["m1@acme.test", "m2@acme.test"] {
+        let out = cli(
+            dir.path(),
+            &[
+                "user",
+                "create",
+                "--tenant",
+                "acme",
+                "--email",
+                email,
+                "--name",
+                "Member",
+                "--role",
+                "member",
+                "--password-stdin",
+            ],
+            Some(&format!("{USER_PASSWORD}\n")),
+        );
+        assert!(out.status.success(), "user create: {}", out.stderr);
+    }
+    let s = Server::start(dir.path());
+    let admin = s.login("acme", &admin_email);
+    let m1a = s.login("acme", "m1@acme.test");
+    let m1b = s.login("acme", "m1@acme.test");
+    let m2 = s.login("acme", "m2@acme.test");
+
+    let all_but_me = json!({"filter": {"all": true}, "except_current": true, "dry_run": true});
+    let dry = s.post(
+        "/v1/tenants/acme/sessions/revoke",
+        Some(&admin.access),
+        all_but_me,
+    );
+    assert_eq!(dry.assert_ok(200)["would_revoke"], 3);
+    s.get("/v1/auth/me", Some(&m2.access)).assert_ok(200);
+
+    let me = s.get("/v1/auth/me", Some(&m1a.access));
+    let m1 = me.assert_ok(200)["user"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = s.post_empty(
+        &format!("/v1/tenants/acme/users/{m1}/revoke-sessions"),
+        Some(&admin.access),
+    );
+    assert_eq!(r.assert_ok(200)["revoked"], 2);
+    for t in [&m1a, &m1b] {
+        let r = s.get("/v1/auth/me", Some(&t.access));
+        r.assert_error(401, "session_revoked");
+        assert_eq!(r.body["revoked_reason"], "user_sessions_revoked");
+    }
+    s.refresh(&m1b.refresh).assert_error(401, "session_revoked");
+
+    let bulk = json!({"filter": {"all": true}, "except_current": true, "reason": "incident"});
+    let r = s.post(
+        "/v1/tenants/acme/sessions/revoke",
+        Some(&admin.access),
+        bulk,
+    );
+    assert_eq!(r.assert_ok(200)["revoked"], 1);
+    let r = s.get("/v1/auth/me", Some(&m2.access));
+    r.assert_error(401, "session_revoked");
+    assert_eq!(r.body["revoked_reason"], "bulk_revoked");
+    s.get("/v1/auth/me", Some(&admin.access)).assert_ok(200);
+
+    let (status, _) = s.terminate(Duration::from_secs(10));
+    assert!(status.success(), "serve exited with {status:?}");
+    let v = cli(dir.path(), &["audit", "verify", "--tenant", "acme"], None);
+    assert!(v.status.success(), "audit verify: {}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("acme: ok"), "{}", v.stdout);
+
+    let e = cli(dir.path(), &["audit", "export", "--tenant", "acme"], None);
+    assert!(e.status.success(), "audit export: {}", e.stderr);
+    let entries: Vec<Value> = e
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let seqs: Vec<u64> = entries
+        .iter()
+        .map(|x| x["seq"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "oldest first, no gaps"
+    );
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|x| x["action"].as_str())
+        .collect();
+    for want in [
+        "user_created",
+        "login",
+        "user_sessions_revoked",
+        "sessions_bulk_revoked",
+    ] {
+        assert!(actions.contains(&want), "{want} missing from {actions:?}");
+    }
+    let bulk_entry = entries
+        .iter()
+        .find(|x| x["action"] == "sessions_bulk_revoked")
+        .expect("bulk entry");
+    assert_eq!(bulk_entry["reason"], "incident");
+    assert_eq!(bulk_entry["details"]["count"], 1);
+    assert_eq!(bulk_entry["actor"]["email"], admin_email.as_str());
+}
