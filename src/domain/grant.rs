@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{GrantId, SessionId, TenantId, Timestamp, UserId};
+use super::session::SessionDenied;
+use super::{GrantId, RevokeReason, SessionId, TenantId, Timestamp, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -56,6 +57,15 @@ impl GrantRecord {
 
     pub fn is_active_at(&self, now: Timestamp) -> bool {
         self.status_at(now) == GrantStatus::Active
+    }
+}
+
+/// Why a support session is refused, given its grant as of `now`.
+pub fn support_denied(grant: Option<&GrantRecord>, now: Timestamp) -> Option<SessionDenied> {
+    match grant.map(|g| g.status_at(now)) {
+        Some(GrantStatus::Active) => None,
+        Some(GrantStatus::Expired) => Some(SessionDenied::Revoked(RevokeReason::GrantExpired)),
+        _ => Some(SessionDenied::Revoked(RevokeReason::GrantRevoked)),
     }
 }
 

@@ -7,9 +7,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::extract::{AppQuery, GlobalAdmin, TenantAdmin};
+use super::extract::{AppQuery, GlobalAdmin, Paging, TenantAdmin};
 use super::state::AppState;
-use super::users::Paging;
 use crate::domain::{Timestamp, UserId};
 use crate::service::Error;
 use crate::service::audit::AuditFilter;

@@ -7,11 +7,12 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::{StatusCode, header, request::Parts};
 use bytes::Bytes;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::state::AppState;
 use crate::auth::{Principal, TenantScope};
-use crate::domain::TenantId;
+use crate::domain::{SessionId, TenantId, UserId};
 use crate::service::{ClientMeta, Error};
 
 fn body_error(r: BytesRejection) -> Error {
@@ -248,6 +249,34 @@ impl FromRequestParts<AppState> for TenantAdmin {
             scope,
         })
     }
+}
+
+/// `limit` (1–200, default 50) and `cursor`, validated.
+#[derive(Debug, Deserialize, Default)]
+pub struct Paging {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl Paging {
+    pub fn limit(&self) -> Result<usize, Error> {
+        match self.limit.as_deref() {
+            None => Ok(50),
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=200).contains(n))
+                .ok_or_else(|| Error::field("limit", "must be an integer from 1 to 200")),
+        }
+    }
+}
+
+pub fn session_id(raw: &str) -> Result<SessionId, Error> {
+    SessionId::parse(raw).map_err(|_| Error::field("session_id", "must be a UUID"))
+}
+
+pub fn user_id(raw: &str) -> Result<UserId, Error> {
+    UserId::parse(raw).map_err(|_| Error::field("user_id", "must be a UUID"))
 }
 
 #[cfg(test)]

@@ -6,22 +6,12 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{AppJson, AppQuery, OptionalJson, TenantAdmin};
+use super::extract::{AppJson, AppQuery, OptionalJson, Paging, TenantAdmin, session_id, user_id};
 use super::state::AppState;
-use super::users::Paging;
-use crate::domain::{SessionId, UserId};
 use crate::service::revoke::{BulkOutcome, BulkRevoke};
 use crate::service::session_list::{Cursor, SessionQuery, Sort, StatusFilter};
 use crate::service::users::Acting;
 use crate::service::{ClientMeta, Error};
-
-pub fn session_id(raw: &str) -> Result<SessionId, Error> {
-    SessionId::parse(raw).map_err(|_| Error::field("session_id", "must be a UUID"))
-}
-
-pub fn user_id(raw: &str) -> Result<UserId, Error> {
-    UserId::parse(raw).map_err(|_| Error::field("user_id", "must be a UUID"))
-}
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {

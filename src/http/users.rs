@@ -6,33 +6,13 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
-use super::extract::{AppJson, AppQuery, TenantAdmin};
+use super::extract::{AppJson, AppQuery, Paging, TenantAdmin};
 use super::state::AppState;
 use crate::auth::Secret;
 use crate::domain::{ClientId, Policy, UserId};
 use crate::service::user_admin::UserPatch;
 use crate::service::users::{Acting, NewUser};
 use crate::service::{ClientMeta, Error};
-
-/// `limit` (1–200, default 50) and `cursor`, validated.
-#[derive(Debug, Deserialize, Default)]
-pub struct Paging {
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
-}
-
-impl Paging {
-    pub fn limit(&self) -> Result<usize, Error> {
-        match self.limit.as_deref() {
-            None => Ok(50),
-            Some(s) => s
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=200).contains(n))
-                .ok_or_else(|| Error::field("limit", "must be an integer from 1 to 200")),
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 pub struct UserQuery {
@@ -138,7 +118,7 @@ pub async fn show_user(
     admin: TenantAdmin,
     Path((_, uid)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, Error> {
-    let uid = super::sessions::user_id(&uid)?;
+    let uid = super::extract::user_id(&uid)?;
     Ok(Json(s.svc.get_user(&admin.scope, uid).await?))
 }
 
@@ -149,7 +129,7 @@ pub async fn patch_user(
     Path((_, uid)): Path<(String, String)>,
     AppJson(patch): AppJson<UserPatch>,
 ) -> Result<impl IntoResponse, Error> {
-    let uid = super::sessions::user_id(&uid)?;
+    let uid = super::extract::user_id(&uid)?;
     let by = Acting::principal(&admin.principal, meta);
     Ok(Json(s.svc.patch_user(&admin.scope, by, uid, patch).await?))
 }
@@ -167,7 +147,7 @@ pub async fn set_password(
     Path((_, uid)): Path<(String, String)>,
     AppJson(b): AppJson<PasswordBody>,
 ) -> Result<impl IntoResponse, Error> {
-    let uid = super::sessions::user_id(&uid)?;
+    let uid = super::extract::user_id(&uid)?;
     let current = Some(admin.principal.session_id);
     let by = Acting::principal(&admin.principal, meta);
     let n = s

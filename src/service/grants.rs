@@ -10,7 +10,6 @@ use super::users::Acting;
 use super::{ClientMeta, Error, Result, Service};
 use crate::auth::{Principal, TenantScope};
 use crate::domain::grant::GrantActor;
-use crate::domain::session::SessionDenied;
 use crate::domain::user::normalize_email;
 use crate::domain::{
     Actor, AuditEvent, GrantId, GrantRecord, GrantStatus, RevokeReason, Role, SupportMarker,
@@ -95,15 +94,6 @@ fn grant_actor(a: &Actor) -> GrantActor {
     GrantActor {
         id: a.id,
         email: a.email.clone(),
-    }
-}
-
-/// Why a support session is refused, given its grant as of `now`.
-pub(crate) fn support_denied(grant: Option<&GrantRecord>, now: Timestamp) -> Option<SessionDenied> {
-    match grant.map(|g| g.status_at(now)) {
-        Some(GrantStatus::Active) => None,
-        Some(GrantStatus::Expired) => Some(SessionDenied::Revoked(RevokeReason::GrantExpired)),
-        _ => Some(SessionDenied::Revoked(RevokeReason::GrantRevoked)),
     }
 }
 

@@ -12,7 +12,6 @@ pub mod limiter;
 pub mod oauth;
 pub mod revoke;
 pub mod session_list;
-mod session_scan;
 pub mod sessions;
 pub mod tenants;
 pub mod user_admin;

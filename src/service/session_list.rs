@@ -7,12 +7,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use super::session_scan::Lister;
+mod scan;
+
 use super::users::Page;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
 use crate::domain::{GrantId, RevokeReason, SessionId, Timestamp, UserId};
 use crate::store::{Ns, Reads, StoreError};
+use scan::Lister;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StatusFilter {

@@ -137,7 +137,7 @@ pub(crate) fn admit(
     let support = s
         .support
         .as_ref()
-        .and_then(|_| super::grants::support_denied(grant, now));
+        .and_then(|_| crate::domain::grant::support_denied(grant, now));
     match s.check(now, last_activity, idle_timeout_secs) {
         Err(SessionDenied::Expired) if support.is_some() => {
             return Err(support.unwrap_or(SessionDenied::Expired));

@@ -4,9 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::session_list::{
-    Cursor, SessionQuery, SessionUser, SessionView, Sort, StatusFilter, SupportView,
-};
+use super::{Cursor, SessionQuery, SessionUser, SessionView, Sort, StatusFilter, SupportView};
 use crate::domain::{Policy, SessionId, SessionRecord, SessionState, Timestamp, UserId};
 use crate::store::{Ns, Reads, StoreError};
 
