@@ -81,6 +81,9 @@ pub struct ServeArgs {
     /// Seconds between last-activity flushes to disk.
     #[arg(long, env = "SESSIOND_ACTIVITY_FLUSH_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub activity_flush_secs: u64,
+    /// Days to keep sessions after they end (revoked or expired) before deleting them.
+    #[arg(long, env = "SESSIOND_SESSION_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
+    pub session_retention_days: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +151,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 issuer: a.issuer,
                 trust_forwarded_for: a.trust_forwarded_for,
                 activity_flush: std::time::Duration::from_secs(a.activity_flush_secs),
+                session_retention_secs: a.session_retention_days * 86_400,
                 ..Config::default()
             };
             let opts = ServeOptions {

@@ -16,6 +16,8 @@ pub struct Config {
     pub platform_policy: Policy,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Sessions that ended longer ago than this are deleted (the audit log keeps their history).
+    pub session_retention_secs: i64,
 }
 
 impl Default for Config {
@@ -30,6 +32,7 @@ impl Default for Config {
                 ..Policy::default()
             },
             trust_forwarded_for: false,
+            session_retention_secs: 30 * 86_400,
         }
     }
 }

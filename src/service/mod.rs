@@ -10,6 +10,7 @@ pub mod error;
 pub mod grants;
 pub mod limiter;
 pub mod oauth;
+pub mod retention;
 pub mod revoke;
 pub mod session_list;
 pub mod sessions;
@@ -146,14 +147,18 @@ impl Service {
             .is_ok()
     }
 
-    /// Run the activity flush and the grant-expiry scheduler until the
+    /// Run the activity flush, the grant-expiry scheduler and the retention
+    /// purge until the
     /// returned handle is aborted.
     pub fn spawn_background(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let svc = self.clone();
         let grants = self.clone();
         tokio::spawn(async move {
             let scheduler = tokio::spawn(async move { grants.run_grant_scheduler().await });
-            let _abort_with_me = AbortOnDrop(scheduler);
+            let _abort_scheduler = AbortOnDrop(scheduler);
+            let purger = svc.clone();
+            let retention = tokio::spawn(async move { purger.run_retention().await });
+            let _abort_retention = AbortOnDrop(retention);
             let mut tick = tokio::time::interval(svc.config.activity_flush);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {

@@ -52,6 +52,11 @@ fn copy_namespace(
                 copy(src, dst, TableDefinition::<(u8, i64, u128), ()>::new(&name))?
             }
             Kind::Refresh => copy(src, dst, TableDefinition::<&[u8; 32], &[u8]>::new(&name))?,
+            Kind::RefreshBySession => copy(
+                src,
+                dst,
+                TableDefinition::<(u128, &[u8; 32]), ()>::new(&name),
+            )?,
             Kind::Audit => copy(src, dst, TableDefinition::<u64, &[u8]>::new(&name))?,
         };
     }

@@ -68,6 +68,8 @@ pub enum Kind {
     SessionsByActivity,
     /// SHA-256(refresh token) → RefreshRecord
     Refresh,
+    /// (session id, SHA-256(refresh token)) → (): a session's whole chain, for purging
+    RefreshBySession,
     /// client id → ClientRecord
     Clients,
     /// seq → AuditEntry
@@ -75,13 +77,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Users,
         Kind::UsersByEmail,
         Kind::Sessions,
         Kind::SessionsByUser,
         Kind::SessionsByActivity,
         Kind::Refresh,
+        Kind::RefreshBySession,
         Kind::Clients,
         Kind::Audit,
     ];
@@ -94,6 +97,7 @@ impl Kind {
             Kind::SessionsByUser => "sessions_by_user",
             Kind::SessionsByActivity => "sessions_by_activity",
             Kind::Refresh => "refresh",
+            Kind::RefreshBySession => "refresh_by_session",
             Kind::Clients => "clients",
             Kind::Audit => "audit",
         }
@@ -119,7 +123,7 @@ mod tests {
     use crate::domain::TenantId;
     use std::collections::HashSet;
 
-    const KINDS: [Kind; 8] = Kind::ALL;
+    const KINDS: [Kind; 9] = Kind::ALL;
 
     #[test]
     fn no_two_namespaces_share_a_table() {
@@ -141,7 +145,7 @@ mod tests {
             assert_eq!(tenant_of_table(&name), None);
             assert!(seen.insert(name));
         }
-        assert_eq!(seen.len(), 7 * 8);
+        assert_eq!(seen.len(), 7 * 9);
     }
 
     #[test]

@@ -435,9 +435,47 @@ impl Tx<'_> {
         r: &RefreshRecord,
     ) -> Result<(), StoreError> {
         let name = table_name(ns, Kind::Refresh);
+        let chain = table_name(ns, Kind::RefreshBySession);
         self.table(def!(name: &[u8; 32] => &[u8]))?
             .insert(hash, encode(r).as_slice())?;
+        self.table(def!(chain: (u128, &[u8; 32]) => ()))?
+            .insert((r.session_id.as_u128(), hash), ())?;
         Ok(())
+    }
+
+    /// Delete a session with its index entries and its whole refresh chain.
+    /// Only for sessions that ended long ago (retention); `false` if absent.
+    pub fn purge_session(&mut self, ns: Ns<'_>, sid: SessionId) -> Result<bool, StoreError> {
+        let Some(s) = self.session(ns, sid)? else {
+            return Ok(false);
+        };
+        let sessions = table_name(ns, Kind::Sessions);
+        let by_user = table_name(ns, Kind::SessionsByUser);
+        let by_activity = table_name(ns, Kind::SessionsByActivity);
+        let refresh = table_name(ns, Kind::Refresh);
+        let chain = table_name(ns, Kind::RefreshBySession);
+        let id = sid.as_u128();
+        self.table(def!(sessions: u128 => &[u8]))?.remove(id)?;
+        self.table(def!(by_user: (u128, u128) => ()))?
+            .remove((s.user_id.as_u128(), id))?;
+        let state = u8::from(!s.is_active());
+        self.table(def!(by_activity: (u8, i64, u128) => ()))?
+            .remove((state, s.last_activity_at.millis(), id))?;
+        let mut chain_t = self.table(def!(chain: (u128, &[u8; 32]) => ()))?;
+        let (lo, hi) = ([0u8; 32], [0xffu8; 32]);
+        let hashes: Vec<[u8; 32]> = chain_t
+            .range((id, &lo)..=(id, &hi))?
+            .map(|r| r.map(|(k, _)| *k.value().1))
+            .collect::<Result<_, _>>()?;
+        for h in &hashes {
+            chain_t.remove((id, h))?;
+        }
+        drop(chain_t);
+        let mut refresh_t = self.table(def!(refresh: &[u8; 32] => &[u8]))?;
+        for h in &hashes {
+            refresh_t.remove(h)?;
+        }
+        Ok(true)
     }
 
     pub fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError> {
