@@ -95,6 +95,7 @@ impl Service {
                             }
                         }
                         if n > 0 {
+                            tx.note_purged(n as u64)?;
                             let ev = AuditEvent::new(Actor::system(), "sessions_purged")
                                 .details(json!({ "count": n, "ended_before": cutoff }));
                             tx.append_audit(sp.ns(), now, ev)?;

@@ -106,6 +106,14 @@ impl Store {
             _ => OpenError::Foreign(shown.clone()),
         })?;
         check_schema(&db, &shown)?;
+        let mut db = db;
+        match compact_after_purges(&mut db, &path, COMPACT_AFTER_PURGED) {
+            Ok(Some((before, after))) => {
+                tracing::info!(before, after, "compacted the database file")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "compaction skipped"),
+        }
         // Ours (checked above): the file holds signing keys, so owner-only.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| io(&e))?;
@@ -192,6 +200,49 @@ impl Store {
         let rx = Rx::new(self.db.begin_read()?);
         f(&rx)
     }
+}
+
+/// `meta` key counting sessions purged since the last compaction (u64 LE).
+pub(crate) const META_PURGED: &str = "purged_since_compaction";
+/// Purged sessions after which a start-up compaction is worth its time.
+const COMPACT_AFTER_PURGED: u64 = 100_000;
+
+fn purged_since_compaction(db: &Database) -> Result<u64, StoreError> {
+    let txn = db.begin_read()?;
+    let t = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let n = t
+        .get(META_PURGED)?
+        .and_then(|v| <[u8; 8]>::try_from(v.value()).ok());
+    Ok(n.map_or(0, u64::from_le_bytes))
+}
+
+/// redb does not return freed pages to the OS. After retention has purged
+/// many sessions, compact at start-up (the only time we hold the database
+/// exclusively). A cheap counter decides: measuring free space walks every tree.
+fn compact_after_purges(
+    db: &mut Database,
+    path: &Path,
+    threshold: u64,
+) -> Result<Option<(u64, u64)>, StoreError> {
+    if purged_since_compaction(db)? < threshold {
+        return Ok(None);
+    }
+    let before = std::fs::metadata(path).map_err(StoreError::io)?.len();
+    for _ in 0..4 {
+        if !db.compact().map_err(StoreError::io)? {
+            break;
+        }
+    }
+    let txn = db.begin_write()?;
+    txn.open_table(META)?
+        .insert(META_PURGED, 0u64.to_le_bytes().as_slice())?;
+    txn.commit()?;
+    let after = std::fs::metadata(path).map_err(StoreError::io)?.len();
+    Ok(Some((before, after)))
 }
 
 fn check_schema(db: &Database, shown: &str) -> Result<(), OpenError> {
@@ -382,6 +433,46 @@ mod tests {
         ok.sort_unstable();
         assert_eq!(ok, (1..=63).collect::<Vec<_>>());
         assert_eq!(verify(&store), Ok(63));
+    }
+
+    #[test]
+    fn many_purges_trigger_one_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let mut db = Database::create(&path).unwrap();
+        let blob = vec![7u8; 64 * 1024];
+        for remove in [false, true] {
+            let txn = db.begin_write().unwrap();
+            {
+                let mut t = txn.open_table(META).unwrap();
+                for i in 0..200 {
+                    let key = format!("blob-{i}");
+                    if remove {
+                        t.remove(key.as_str()).unwrap();
+                    } else {
+                        t.insert(key.as_str(), blob.as_slice()).unwrap();
+                    }
+                }
+            }
+            txn.commit().unwrap();
+        }
+        assert_eq!(
+            compact_after_purges(&mut db, &path, 10).unwrap(),
+            None,
+            "no purges yet"
+        );
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_PURGED, 10u64.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        let (before, after) = compact_after_purges(&mut db, &path, 10)
+            .unwrap()
+            .expect("compacted");
+        assert!(after * 2 < before, "{before} -> {after}");
+        assert_eq!(purged_since_compaction(&db).unwrap(), 0, "counter reset");
+        assert_eq!(compact_after_purges(&mut db, &path, 10).unwrap(), None);
     }
 
     #[test]

@@ -443,6 +443,18 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Count purged sessions towards the next start-up compaction.
+    pub fn note_purged(&mut self, n: u64) -> Result<(), StoreError> {
+        let key = super::META_PURGED;
+        let mut t = self.table(META)?;
+        let old = t
+            .get(key)?
+            .and_then(|v| <[u8; 8]>::try_from(v.value()).ok())
+            .map_or(0, u64::from_le_bytes);
+        t.insert(key, old.saturating_add(n).to_le_bytes().as_slice())?;
+        Ok(())
+    }
+
     /// Delete a session with its index entries and its whole refresh chain.
     /// Only for sessions that ended long ago (retention); `false` if absent.
     pub fn purge_session(&mut self, ns: Ns<'_>, sid: SessionId) -> Result<bool, StoreError> {
