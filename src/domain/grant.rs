@@ -47,6 +47,44 @@ pub struct GrantRecord {
 }
 
 impl GrantRecord {
+    /// A pending request by (or, with `activate`, a direct grant to) a global admin.
+    pub fn request(
+        tenant: TenantId,
+        grantee_id: UserId,
+        grantee_email: String,
+        reason: &str,
+        duration_secs: i64,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: GrantId::new_v7(),
+            tenant,
+            grantee_id,
+            grantee_email,
+            reason: reason.trim().to_owned(),
+            duration_secs,
+            status: GrantStatus::Pending,
+            requested_at: now,
+            requested_by_grantee: true,
+            decided_at: None,
+            decided_by: None,
+            starts_at: None,
+            expires_at: None,
+            ended_at: None,
+            ended_by: None,
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Approve: active from `now` for `duration_secs`.
+    pub fn activate(&mut self, by: GrantActor, now: Timestamp) {
+        self.status = GrantStatus::Active;
+        self.decided_at = Some(now);
+        self.decided_by = Some(by);
+        self.starts_at = Some(now);
+        self.expires_at = Some(now.plus_secs(self.duration_secs));
+    }
+
     /// The status as of `now`: enforcement never waits for the scheduler.
     pub fn status_at(&self, now: Timestamp) -> GrantStatus {
         match (self.status, self.expires_at) {

@@ -184,31 +184,21 @@ impl Service {
                 if let Err(e) = validate(&req.reason, req.duration_secs, max) {
                     return Ok(Err(e));
                 }
-                let g = GrantRecord {
-                    id: GrantId::new_v7(),
-                    tenant: t.clone(),
-                    grantee_id: admin.user_id,
-                    grantee_email: admin.email.clone(),
-                    reason: req.reason.trim().to_owned(),
-                    duration_secs: req.duration_secs,
-                    status: GrantStatus::Pending,
-                    requested_at: now,
-                    requested_by_grantee: true,
-                    decided_at: None,
-                    decided_by: None,
-                    starts_at: None,
-                    expires_at: None,
-                    ended_at: None,
-                    ended_by: None,
-                    sessions: Vec::new(),
-                };
+                let g = GrantRecord::request(
+                    t.clone(),
+                    admin.user_id,
+                    admin.email.clone(),
+                    &req.reason,
+                    req.duration_secs,
+                    now,
+                );
                 tx.put_grant(&g)?;
                 let ev = by
                     .event("access_requested")
                     .target(g.id)
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "duration_secs": g.duration_secs }));
-                audit_both(tx, &t.clone(), now, ev)?;
+                audit_both(tx, &t, now, ev)?;
                 Ok(Ok(g))
             })
             .await??;
@@ -272,31 +262,16 @@ impl Service {
                 let Some(admin) = tx.user_by_email(Ns::Platform, &email)?.filter(|u| u.role == Role::GlobalAdmin && !u.disabled) else {
                     return Ok(Err(Error::field("grantee_email", "no global admin has this email")));
                 };
-                let g = GrantRecord {
-                    id: GrantId::new_v7(),
-                    tenant: t.clone(),
-                    grantee_id: admin.id,
-                    grantee_email: admin.email,
-                    reason: req.reason.trim().to_owned(),
-                    duration_secs: req.duration_secs,
-                    status: GrantStatus::Active,
-                    requested_at: now,
-                    requested_by_grantee: false,
-                    decided_at: Some(now),
-                    decided_by: Some(grant_actor(&by.actor)),
-                    starts_at: Some(now),
-                    expires_at: Some(now.plus_secs(req.duration_secs)),
-                    ended_at: None,
-                    ended_by: None,
-                    sessions: Vec::new(),
-                };
+                let mut g = GrantRecord::request(t.clone(), admin.id, admin.email, &req.reason, req.duration_secs, now);
+                g.requested_by_grantee = false;
+                g.activate(grant_actor(&by.actor), now);
                 tx.put_grant(&g)?;
                 let ev = by
                     .event("grant_created")
                     .target(g.id)
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "grantee": g.grantee_email, "expires_at": g.expires_at }));
-                audit_both(tx, &t.clone(), now, ev)?;
+                audit_both(tx, &t, now, ev)?;
                 Ok(Ok(g))
             })
             .await??;
@@ -326,14 +301,10 @@ impl Service {
                     }
                     Decision::Revoke if status != GrantStatus::Active => return conflict("revoke"),
                     Decision::Approve => {
-                        g.status = GrantStatus::Active;
-                        g.decided_at = Some(now);
-                        g.decided_by = Some(grant_actor(&by.actor));
-                        g.starts_at = Some(now);
-                        g.expires_at = Some(now.plus_secs(g.duration_secs));
+                        g.activate(grant_actor(&by.actor), now);
                         tx.put_grant(&g)?;
                         let ev = by.event("grant_approved").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "expires_at": g.expires_at }));
-                        audit_both(tx, &t.clone(), now, ev)?;
+                        audit_both(tx, &t, now, ev)?;
                     }
                     Decision::Deny => {
                         g.status = GrantStatus::Denied;
@@ -341,7 +312,7 @@ impl Service {
                         g.decided_by = Some(grant_actor(&by.actor));
                         tx.put_grant(&g)?;
                         let ev = by.event("grant_denied").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email }));
-                        audit_both(tx, &t.clone(), now, ev)?;
+                        audit_both(tx, &t, now, ev)?;
                     }
                     Decision::Revoke => {
                         end_grant(tx, &mut g, GrantStatus::Revoked, &by, now)?;
