@@ -1,6 +1,8 @@
 //! Test harness: the real router over a temp database and a manual clock.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::sync::Arc;
 
 use axum::Router;
