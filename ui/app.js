@@ -51,7 +51,7 @@ const routes = [
   [/^\/audit$/, (m) => renderAudit(m, ctx)],
   [/^\/support$/, (m) => renderSupport(m, ctx)],
   [/^\/policy$/, (m) => renderPolicy(m, ctx)],
-  [/^\/platform$/, (m) => renderPlatform(m, ctx)],
+  [/^\/platform$/, (m) => renderPlatform(m, ctx, { onSupportStarted: startedSupport })],
 ];
 
 export function navigate(path, { replace = false } = {}) {

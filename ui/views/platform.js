@@ -3,7 +3,6 @@
 import * as api from '../api.js';
 import { h, add, clear, toast, dialog, dialogField } from '../dom.js';
 import { timeEl, countdownEl, duration } from '../format.js';
-import { startedSupport } from '../app.js';
 
 const STATUS = {
   pending: ['Pending approval', 'pill-warn'],
@@ -13,7 +12,8 @@ const STATUS = {
   denied: ['Denied', 'pill-muted'],
 };
 
-export function renderPlatform(main, ctx) {
+// `onSupportStarted` comes from the shell (app.js), which this view must not import.
+export function renderPlatform(main, ctx, { onSupportStarted }) {
   const tenantsBody = h('tbody', { id: 'tenants-body' });
   const grants = h('div', { id: 'my-grants' });
   const notice = ctx.notice;
@@ -57,7 +57,7 @@ export function renderPlatform(main, ctx) {
   async function startSupport(t) {
     try {
       await api.startSupport(t.slug);
-      await startedSupport();
+      await onSupportStarted();
     } catch (e) {
       if (e.status !== 401) toast(`Could not start a support session: ${e.message}`, 'error');
       load();
