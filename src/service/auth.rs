@@ -88,6 +88,7 @@ impl Service {
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
         let now = self.now();
         if let Some(secs) = self.limiter.blocked(&account, &ip, now) {
+            metrics::counter!("sessiond_logins_total", "result" => "rate_limited").increment(1);
             return Err(Error::RateLimited {
                 retry_after_secs: secs,
             });

@@ -158,19 +158,21 @@ pub(crate) fn revoke_in(
     reason: RevokeReason,
     note: Option<String>,
 ) -> std::result::Result<bool, StoreError> {
-    let Some(mut s) = tx.session(ns, sid)? else {
+    let Some(old) = tx.session(ns, sid)? else {
         return Ok(false);
     };
-    if !s.is_active() {
+    if !old.is_active() {
         return Ok(false);
     }
+    let mut s = old.clone();
     s.state = SessionState::Revoked {
         at: now,
         by,
         reason,
         note,
     };
-    tx.put_session(ns, &s)?;
+    tx.replace_session(ns, &old, &s)?;
+    metrics::counter!("sessiond_revocations_total", "reason" => reason.as_str()).increment(1);
     Ok(true)
 }
 

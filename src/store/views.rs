@@ -401,6 +401,25 @@ impl Tx<'_> {
     /// Insert or update a session, keeping the by-user and by-activity indexes.
     pub fn put_session(&mut self, ns: Ns<'_>, s: &SessionRecord) -> Result<(), StoreError> {
         let old = self.session(ns, s.id)?;
+        self.write_session(ns, old.as_ref(), s)
+    }
+
+    /// [`Tx::put_session`] for a caller that just read `old` in this transaction.
+    pub fn replace_session(
+        &mut self,
+        ns: Ns<'_>,
+        old: &SessionRecord,
+        s: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        self.write_session(ns, Some(old), s)
+    }
+
+    fn write_session(
+        &mut self,
+        ns: Ns<'_>,
+        old: Option<&SessionRecord>,
+        s: &SessionRecord,
+    ) -> Result<(), StoreError> {
         let sessions = table_name(ns, Kind::Sessions);
         let by_user = table_name(ns, Kind::SessionsByUser);
         let by_activity = table_name(ns, Kind::SessionsByActivity);
@@ -418,7 +437,7 @@ impl Tx<'_> {
             )
         };
         let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
-        if let Some(old) = &old {
+        if let Some(old) = old {
             if key(old) == key(s) {
                 return Ok(());
             }

@@ -11,6 +11,7 @@ mod grants_blackbox;
 mod introspect;
 mod isolation;
 mod openapi;
+mod ops;
 mod retention;
 mod sessions;
 mod support;
