@@ -44,7 +44,7 @@ struct DemoSession {
     revoked: Option<RevokeReason>,
 }
 
-pub async fn load_if_empty(svc: &Service) -> Result<(), String> {
+pub async fn load_if_empty(svc: &Service, ui: &str) -> Result<(), String> {
     if !svc
         .list_tenants()
         .await
@@ -97,7 +97,7 @@ pub async fn load_if_empty(svc: &Service) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     eprintln!(
-        "\n  Demo data loaded. Sign in to the admin UI as an org admin (password: {}):",
+        "\n  Demo data loaded. Sign in to the admin UI at {ui} as an org admin (password: {}):",
         demo.password
     );
     for (tenant, email) in logins {

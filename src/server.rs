@@ -26,19 +26,22 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let closer = store.closer();
     let svc = Service::start(store, Arc::new(SystemClock), opts.config.clone()).await?;
 
-    match svc
-        .bootstrap_global_admin(
-            opts.bootstrap_email.clone(),
-            opts.bootstrap_password.clone(),
-        )
+    // Bind first so the messages below can name the real address.
+    let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
-    {
-        Ok(Some((email, Some(password)))) => {
-            eprintln!(
-                "\n  Created the global admin (shown once; store it now):\n    email:    {email}\n    password: {}\n  Sign in at POST /v1/platform/auth/login\n",
-                password.expose()
-            );
-        }
+        .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let ui = format!("http://{addr}/");
+
+    let (email, password) = (
+        opts.bootstrap_email.clone(),
+        opts.bootstrap_password.clone(),
+    );
+    match svc.bootstrap_global_admin(email, password).await {
+        Ok(Some((email, Some(password)))) => eprintln!(
+            "\n  Created the global admin (shown once; store it now):\n    email:    {email}\n    password: {}\n  Sign in at {ui} (\"Platform administrator? Sign in here\"), or POST /v1/platform/auth/login\n",
+            password.expose()
+        ),
         Ok(Some((email, None))) => {
             tracing::info!(%email, "created the global admin from SESSIOND_BOOTSTRAP_ADMIN_*")
         }
@@ -46,13 +49,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         Err(e) => return Err(format!("bootstrap failed: {e}")),
     }
     if opts.demo {
-        crate::demo::load_if_empty(&svc).await?;
+        crate::demo::load_if_empty(&svc, &ui).await?;
     }
-
-    let listener = tokio::net::TcpListener::bind(&opts.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("listening on http://{addr}");
 
     let background = svc.spawn_background();
