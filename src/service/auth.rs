@@ -198,7 +198,7 @@ impl Service {
         drop(token);
         let now = self.now();
         // Activity held in memory for this session is merged inside the transaction.
-        let svc = self.snapshot_activity_lookup();
+        let activity = self.activity.clone();
         let tx_space = space.clone();
         let platform_policy = self.config.platform_policy;
         let outcome = self
@@ -222,7 +222,11 @@ impl Service {
                         tx.tenant(s.tenant())?.map(|t| t.policy).unwrap_or_default()
                     }
                 };
-                let last = svc(&space, session.id).unwrap_or(session.last_activity_at);
+                let last = activity
+                    .get(&space_key(&space, session.id))
+                    .map_or(session.last_activity_at, |t| {
+                        t.max(session.last_activity_at)
+                    });
                 if let Err(denied) = admit(
                     &session,
                     last,
@@ -283,14 +287,6 @@ impl Service {
         // Keep memory ≥ disk for tracked sessions: listings sort by the in-memory time.
         self.activity.touch(space_key(&space, session.id), now);
         self.mint(&space, &session, role, &policy, next)
-    }
-
-    /// A lookup of in-memory activity usable inside a write closure.
-    fn snapshot_activity_lookup(
-        &self,
-    ) -> impl Fn(&Space, SessionId) -> Option<crate::domain::Timestamp> + Send + 'static {
-        let snap: std::collections::HashMap<_, _> = self.activity.snapshot().into_iter().collect();
-        move |space, sid| snap.get(&space_key(space, sid)).copied()
     }
 
     /// SPEC §4's check, in order: signature and claims → session exists and

@@ -59,7 +59,7 @@ pub struct Service {
     clock: SharedClock,
     keys: Keys,
     passwords: Passwords,
-    activity: Activity,
+    activity: Arc<Activity>,
     limiter: LoginLimiter,
     config: Config,
     /// Wakes the grant scheduler when a grant starts or ends.
@@ -115,7 +115,7 @@ impl Service {
             clock,
             keys,
             passwords,
-            activity: Activity::default(),
+            activity: Arc::default(),
             limiter: LoginLimiter::new(config.login_limits),
             config,
             grant_wakeup: tokio::sync::Notify::new(),
