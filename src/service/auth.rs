@@ -121,9 +121,14 @@ impl Service {
             _ => {
                 metrics::counter!("sessiond_logins_total", "result" => "failed").increment(1);
                 self.limiter.failed(&account, &ip, self.now());
-                if let (true, Some(space)) = (exists, space) {
-                    self.record_failed_login(space, email_norm, meta).await?;
-                }
+                // Unknown tenants go to the platform log: every failure costs one
+                // durable write, so timing does not tell which tenants exist.
+                let (log, unknown_tenant) = match (exists, space) {
+                    (true, Some(space)) => (space, None),
+                    _ => (Space::Platform, Some(tenant_label.to_owned())),
+                };
+                self.record_failed_login(log, email_norm, unknown_tenant, meta)
+                    .await?;
                 return Err(Error::InvalidCredentials);
             }
         };
@@ -168,9 +173,13 @@ impl Service {
         &self,
         space: Space,
         email: String,
+        unknown_tenant: Option<String>,
         meta: ClientMeta,
     ) -> Result<()> {
         let now = self.now();
+        // Both come from the request body: keep what is logged bounded.
+        let email = super::sessions::truncate(&email, 254);
+        let unknown_tenant = unknown_tenant.map(|t| super::sessions::truncate(&t, 64));
         self.store
             .write(move |tx| {
                 let ev = AuditEvent::new(
@@ -183,7 +192,9 @@ impl Service {
                 )
                 .target(email)
                 .ip(meta.ip.as_deref())
-                .details(json!({ "user_agent": meta.user_agent }));
+                .details(
+                    json!({ "user_agent": meta.user_agent, "unknown_tenant": unknown_tenant }),
+                );
                 tx.append_audit(space.ns(), now, ev)?;
                 Ok(())
             })

@@ -1063,3 +1063,33 @@ async fn platform_sessions_refresh_and_log_out_like_tenant_ones() {
         "user_logout",
     );
 }
+
+/// A failed login for a tenant that does not exist is recorded in the platform
+/// log (so every failure costs the same write), bounded and without the password.
+#[tokio::test]
+async fn failed_login_for_an_unknown_tenant_is_in_the_platform_log() {
+    let app = TestApp::new().await;
+    let long = "x".repeat(5000);
+    let r = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({"tenant": format!("nope-{long}"), "email": "who@nope.test", "password": "secret-guess-1"}),
+        )
+        .await;
+    r.assert_error(401, "invalid_credentials");
+    let root = app.platform_login().await;
+    let audit = app
+        .get("/v1/platform/audit?action=login_failed", Some(&root.access))
+        .await;
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    let items = audit.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", audit.text);
+    let tenant = items[0]["details"]["unknown_tenant"].as_str().unwrap();
+    assert!(
+        tenant.starts_with("nope-") && tenant.len() <= 64,
+        "{tenant}"
+    );
+    assert_eq!(items[0]["target"], "who@nope.test");
+    assert!(!audit.text.contains("secret-guess-1"));
+}
