@@ -1,6 +1,6 @@
 //! Who is calling, and the capability to touch a tenant's tables.
 
-use crate::domain::{Actor, ActorKind, GrantId, Role, SessionId, TenantId, UserId};
+use crate::domain::{Actor, GrantId, Role, SessionId, TenantId, UserId};
 
 /// Where a session lives: inside a tenant, or on the platform (global admins).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,16 +23,7 @@ pub struct Principal {
 
 impl Principal {
     pub fn actor(&self) -> Actor {
-        let kind = if self.role == Role::GlobalAdmin {
-            ActorKind::GlobalAdmin
-        } else {
-            ActorKind::User
-        };
-        Actor {
-            kind,
-            id: Some(self.user_id),
-            email: Some(self.email.clone()),
-        }
+        Actor::person(self.user_id, &self.email, self.role)
     }
 
     pub fn is_global_admin_on_platform(&self) -> bool {

@@ -21,6 +21,20 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// A signed-in person; global admins are told apart from tenant users.
+    pub fn person(id: UserId, email: &str, role: super::Role) -> Self {
+        let kind = if role == super::Role::GlobalAdmin {
+            ActorKind::GlobalAdmin
+        } else {
+            ActorKind::User
+        };
+        Self {
+            kind,
+            id: Some(id),
+            email: Some(email.to_owned()),
+        }
+    }
+
     pub fn system() -> Self {
         Self {
             kind: ActorKind::System,

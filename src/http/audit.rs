@@ -87,15 +87,12 @@ pub async fn verify(
         .svc
         .verify_audit(&Space::Tenant(admin.scope.clone()))
         .await?;
-    if r.entries == 0 {
-        // Distinguish "no such tenant" from an empty log.
-        s.svc.get_policy(&admin.scope).await?;
-    }
     Ok(Json(r))
 }
 
 pub async fn export(State(s): State<AppState>, admin: TenantAdmin) -> Result<Response, Error> {
-    s.svc.get_policy(&admin.scope).await?;
+    // Checked before streaming: once the body starts, the status is sent.
+    s.svc.ensure_tenant(&admin.scope).await?;
     let rx = s.svc.stream_audit(&admin.scope);
     let stream = tokio_stream_from(rx);
     let mut res = Body::from_stream(stream).into_response();

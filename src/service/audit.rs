@@ -23,6 +23,14 @@ pub struct AuditVerify {
     pub bad_seq: Option<u64>,
 }
 
+/// A tenant's log exists only while the tenant does: `NotFound` otherwise.
+fn known(rx: &impl Reads, space: &Space) -> Result<(), StoreError> {
+    match space {
+        Space::Tenant(s) if rx.tenant(s.tenant())?.is_none() => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
 fn verify_in(rx: &impl Reads, ns: Ns<'_>) -> Result<AuditVerify, StoreError> {
     let mut v = ChainVerifier::default();
     let mut failure: Option<ChainError> = None;
@@ -58,7 +66,13 @@ impl Service {
     /// Recompute a namespace's whole hash chain, oldest first.
     pub async fn verify_audit(&self, space: &Space) -> Result<AuditVerify> {
         let space = space.clone();
-        Ok(self.store.read(move |rx| verify_in(rx, space.ns())).await?)
+        Ok(self
+            .store
+            .read(move |rx| {
+                known(rx, &space)?;
+                verify_in(rx, space.ns())
+            })
+            .await?)
     }
 
     /// NDJSON, oldest first, one entry in memory at a time.
@@ -132,11 +146,7 @@ impl Service {
         let (items, more) = self
             .store
             .read(move |rx| {
-                if let Space::Tenant(s) = &space
-                    && rx.tenant(s.tenant())?.is_none()
-                {
-                    return Err(StoreError::NotFound);
-                }
+                known(rx, &space)?;
                 let upper = f.before_seq.map_or(u64::MAX, |b| b.saturating_sub(1));
                 let mut items = Vec::new();
                 let mut more = false;

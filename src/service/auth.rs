@@ -36,16 +36,7 @@ pub struct MeUser {
 }
 
 pub(crate) fn actor_of(u: &UserRecord) -> Actor {
-    let kind = if u.role == Role::GlobalAdmin {
-        ActorKind::GlobalAdmin
-    } else {
-        ActorKind::User
-    };
-    Actor {
-        kind,
-        id: Some(u.id),
-        email: Some(u.email.clone()),
-    }
+    Actor::person(u.id, &u.email, u.role)
 }
 
 impl Service {
@@ -304,12 +295,17 @@ impl Service {
     /// active → not idle/absolute expired → user not disabled, session not
     /// before the user's "valid after" mark. Counts as activity.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
-        let now = self.now();
-        let claims = self.keys.verify(bearer, now).map_err(|e| match e {
+        let claims = self.keys.verify(bearer, self.now()).map_err(|e| match e {
             TokenError::Invalid => Error::TokenInvalid,
             TokenError::Expired => Error::TokenExpired,
         })?;
-        let (space, sid, uid) = parse_subject(&claims)?;
+        self.admit_claims(&claims).await
+    }
+
+    /// The rest of SPEC §4's check for claims whose signature already verified.
+    pub(crate) async fn admit_claims(&self, claims: &Claims) -> Result<Principal> {
+        let now = self.now();
+        let (space, sid, uid) = parse_subject(claims)?;
         let read_space = space.clone();
         let found = self
             .store

@@ -209,13 +209,20 @@ impl Service {
     pub async fn tenant_grants(&self, scope: &TenantScope) -> Result<Vec<GrantView>> {
         let t = scope.tenant().clone();
         let now = self.now();
-        let all = self.store.read(move |rx| rx.grants()).await?;
-        Ok(all
-            .iter()
-            .rev()
-            .filter(|g| g.tenant == t)
-            .map(|g| GrantView::new(g, now))
-            .collect())
+        let all = self
+            .store
+            .read(move |rx| {
+                if rx.tenant(&t)?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(rx
+                    .grants()?
+                    .into_iter()
+                    .filter(|g| g.tenant == t)
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        Ok(all.iter().rev().map(|g| GrantView::new(g, now)).collect())
     }
 
     /// `GET /v1/platform/grants`: the caller's own requests and grants.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::Problems;
-use super::sessions::revoke_in;
+use super::sessions::{revoke_in, revoke_user_in};
 use super::users::Acting;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
@@ -302,12 +302,7 @@ impl Service {
                 let Some(mut user) = tx.user(ns, uid)? else {
                     return Err(StoreError::NotFound);
                 };
-                let mut n = 0;
-                for sid in tx.session_ids_of_user(ns, uid)? {
-                    if revoke_in(tx, ns, sid, now, by.actor.id, reason, None)? {
-                        n += 1;
-                    }
-                }
+                let n = revoke_user_in(tx, ns, uid, None, now, by.actor.id, reason)?;
                 user.sessions_valid_after = Some(ValidAfter { at: now, reason });
                 user.updated_at = now;
                 tx.put_user(ns, &user)?;

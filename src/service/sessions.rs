@@ -176,6 +176,25 @@ pub(crate) fn revoke_in(
     Ok(true)
 }
 
+/// Revoke every active session of a user but `keep`; how many were revoked.
+pub(crate) fn revoke_user_in(
+    tx: &mut Tx<'_>,
+    ns: Ns<'_>,
+    uid: UserId,
+    keep: Option<SessionId>,
+    now: Timestamp,
+    by: Option<UserId>,
+    reason: RevokeReason,
+) -> std::result::Result<usize, StoreError> {
+    let mut n = 0;
+    for sid in tx.session_ids_of_user(ns, uid)? {
+        if Some(sid) != keep && revoke_in(tx, ns, sid, now, by, reason, None)? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 pub(crate) fn truncate(s: &str, max: usize) -> String {
     let mut end = max.min(s.len());
     while !s.is_char_boundary(end) {

@@ -144,6 +144,11 @@ impl Service {
         self.list_tenants_for(None).await
     }
 
+    /// `NotFound` unless the scope's tenant exists (a cheap single read).
+    pub async fn ensure_tenant(&self, scope: &TenantScope) -> Result<()> {
+        self.get_policy(scope).await.map(|_| ())
+    }
+
     pub async fn get_policy(&self, scope: &TenantScope) -> Result<Policy> {
         let scope = scope.clone();
         let t = self.store.read(move |rx| rx.tenant(scope.tenant())).await?;

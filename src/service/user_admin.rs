@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::Problems;
+use super::sessions::revoke_user_in;
 use super::users::{Acting, UserView, check_display_name};
 use super::{Error, Result, Service};
 use crate::auth::password::check_strength;
@@ -102,14 +103,11 @@ impl Service {
                 }
                 u.updated_at = now;
                 tx.put_user(ns, &u)?;
-                let mut revoked = 0;
-                if u.disabled && !old.disabled {
-                    for sid in tx.session_ids_of_user(ns, uid)? {
-                        if super::sessions::revoke_in(tx, ns, sid, now, by.actor.id, RevokeReason::UserDisabled, None)? {
-                            revoked += 1;
-                        }
-                    }
-                }
+                let revoked = if u.disabled && !old.disabled {
+                    revoke_user_in(tx, ns, uid, None, now, by.actor.id, RevokeReason::UserDisabled)?
+                } else {
+                    0
+                };
                 let ev = by.event("user_updated").target(uid).details(json!({
                     "email": u.email,
                     "changes": {
@@ -153,22 +151,15 @@ impl Service {
                 u.password_hash = hash;
                 u.updated_at = now;
                 tx.put_user(ns, &u)?;
-                let mut n = 0;
-                for sid in tx.session_ids_of_user(ns, uid)? {
-                    if Some(sid) != current
-                        && super::sessions::revoke_in(
-                            tx,
-                            ns,
-                            sid,
-                            now,
-                            by.actor.id,
-                            RevokeReason::PasswordChanged,
-                            None,
-                        )?
-                    {
-                        n += 1;
-                    }
-                }
+                let n = revoke_user_in(
+                    tx,
+                    ns,
+                    uid,
+                    current,
+                    now,
+                    by.actor.id,
+                    RevokeReason::PasswordChanged,
+                )?;
                 let ev = by
                     .event("password_changed")
                     .target(uid)
