@@ -140,22 +140,32 @@ pub struct RefreshRecord {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
-    /// First use: issue the next generation.
+    /// First use: issue the successor.
     Rotate,
-    /// A racing duplicate inside the grace window: also issue a next generation.
-    GraceDuplicate,
+    /// A racing retry inside the grace window while the successor is still
+    /// unused: answer that same successor again (no new branch).
+    Retry,
     /// Replay of a used token: revoke the whole chain.
     Reuse,
 }
 
 impl RefreshRecord {
-    pub fn rotation(&self, now: Timestamp, grace_secs: i64) -> Rotation {
-        match self.used_at {
-            None => Rotation::Rotate,
-            Some(used) if grace_secs > 0 && now < used.plus_secs(grace_secs) => {
-                Rotation::GraceDuplicate
+    /// Each token has exactly one successor, so a chain has one live branch:
+    /// once the successor is used, its predecessor is a replay.
+    pub fn rotation(
+        &self,
+        now: Timestamp,
+        grace_secs: i64,
+        successor: Option<&RefreshRecord>,
+    ) -> Rotation {
+        match (self.used_at, successor) {
+            (None, _) => Rotation::Rotate,
+            (Some(used), Some(next))
+                if next.used_at.is_none() && now < used.plus_secs(grace_secs) =>
+            {
+                Rotation::Retry
             }
-            Some(_) => Rotation::Reuse,
+            _ => Rotation::Reuse,
         }
     }
 }
@@ -228,11 +238,20 @@ mod tests {
             created_at: T0,
             used_at: None,
         };
-        assert_eq!(r.rotation(T0, 0), Rotation::Rotate);
+        assert_eq!(r.rotation(T0, 0, None), Rotation::Rotate);
+        let mut next = RefreshRecord {
+            generation: 1,
+            ..r.clone()
+        };
         r.used_at = Some(T0);
-        assert_eq!(r.rotation(T0, 0), Rotation::Reuse);
-        assert_eq!(r.rotation(T0.plus_secs(1), 5), Rotation::GraceDuplicate);
-        assert_eq!(r.rotation(T0.plus_secs(5), 5), Rotation::Reuse);
+        assert_eq!(r.rotation(T0, 0, Some(&next)), Rotation::Reuse);
+        assert_eq!(r.rotation(T0.plus_secs(1), 5, Some(&next)), Rotation::Retry);
+        assert_eq!(r.rotation(T0.plus_secs(5), 5, Some(&next)), Rotation::Reuse);
+        // once the successor is used, the predecessor is a replay even in the window
+        next.used_at = Some(T0.plus_secs(1));
+        assert_eq!(r.rotation(T0.plus_secs(2), 5, Some(&next)), Rotation::Reuse);
+        // a successor that is gone (chain purged) never resurrects
+        assert_eq!(r.rotation(T0.plus_secs(1), 5, None), Rotation::Reuse);
     }
 
     #[test]

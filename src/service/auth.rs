@@ -197,6 +197,7 @@ impl Service {
     pub async fn refresh(&self, token: Secret, meta: ClientMeta) -> Result<TokenPair> {
         let space = parse_refresh_token(&token).ok_or(Error::RefreshTokenInvalid)?;
         let hash = token.sha256();
+        let next = self.successor_key.successor(&space, &token);
         drop(token);
         let now = self.now();
         // Activity held in memory for this session is merged inside the transaction.
@@ -239,7 +240,11 @@ impl Service {
                 ) {
                     return Ok(Err(denied.into()));
                 }
-                match rec.rotation(now, policy.refresh_reuse_grace_secs) {
+                let next_hash = next.sha256();
+                let successor = tx.refresh(ns, &next_hash)?;
+                let rotation =
+                    rec.rotation(now, policy.refresh_reuse_grace_secs, successor.as_ref());
+                match rotation {
                     Rotation::Reuse => {
                         revoke_in(
                             tx,
@@ -258,19 +263,18 @@ impl Service {
                         tx.append_audit(ns, now, ev)?;
                         Ok(Err(Error::RefreshTokenReused))
                     }
-                    Rotation::Rotate | Rotation::GraceDuplicate => {
-                        if rec.used_at.is_none() {
+                    Rotation::Rotate | Rotation::Retry => {
+                        if rotation == Rotation::Rotate {
                             rec.used_at = Some(now);
                             tx.put_refresh(ns, &hash, &rec)?;
+                            let next_rec = crate::domain::session::RefreshRecord {
+                                session_id: session.id,
+                                generation: rec.generation.saturating_add(1),
+                                created_at: now,
+                                used_at: None,
+                            };
+                            tx.put_refresh(ns, &next_hash, &next_rec)?;
                         }
-                        let next = super::sessions::new_refresh_token(&space);
-                        let next_rec = crate::domain::session::RefreshRecord {
-                            session_id: session.id,
-                            generation: rec.generation.saturating_add(1),
-                            created_at: now,
-                            used_at: None,
-                        };
-                        tx.put_refresh(ns, &next.sha256(), &next_rec)?;
                         session.last_activity_at = now;
                         tx.put_session(ns, &session)?;
                         let role = if session.support.is_some() {

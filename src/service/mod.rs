@@ -27,9 +27,10 @@ use crate::auth::token::{KeyMaterial, Keys};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::Timestamp;
-use crate::store::{Reads, Store, decode, encode};
+use crate::store::{Reads, Store, StoreError, decode, encode};
 use activity::Activity;
 use limiter::LoginLimiter;
+use sessions::SuccessorKey;
 
 pub use error::Error;
 
@@ -58,6 +59,7 @@ pub struct Service {
     store: Store,
     clock: SharedClock,
     keys: Keys,
+    successor_key: SuccessorKey,
     passwords: Passwords,
     activity: Arc<Activity>,
     limiter: LoginLimiter,
@@ -82,6 +84,7 @@ struct StoredKeys {
 }
 
 const KEYS_META: &str = "signing_keys";
+const SUCCESSOR_META: &str = "refresh_successor_key";
 
 impl Service {
     /// Load (or create) the signing keys, self-test them, and build the service.
@@ -91,17 +94,26 @@ impl Service {
         config: Config,
     ) -> Result<Arc<Self>, String> {
         let now = clock.now();
-        let stored = store
+        let (stored, successor_key) = store
             .write(move |tx| {
+                let successor = match tx.meta(SUCCESSOR_META)? {
+                    Some(b) => SuccessorKey::from_bytes(&b)
+                        .ok_or_else(|| StoreError::Corrupt("refresh successor key".into()))?,
+                    None => {
+                        let k = SuccessorKey::generate();
+                        tx.put_meta(SUCCESSOR_META, k.as_bytes())?;
+                        k
+                    }
+                };
                 if let Some(bytes) = tx.meta(KEYS_META)? {
-                    return decode::<StoredKeys>(&bytes);
+                    return Ok((decode::<StoredKeys>(&bytes)?, successor));
                 }
                 let k = StoredKeys {
                     current: KeyMaterial::generate(now),
                     previous: None,
                 };
                 tx.put_meta(KEYS_META, &encode(&k))?;
-                Ok(k)
+                Ok((k, successor))
             })
             .await
             .map_err(|e| format!("cannot load signing keys: {e}"))?;
@@ -114,6 +126,7 @@ impl Service {
             store,
             clock,
             keys,
+            successor_key,
             passwords,
             activity: Arc::default(),
             limiter: LoginLimiter::new(config.login_limits),

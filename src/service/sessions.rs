@@ -30,6 +30,46 @@ pub(crate) fn new_refresh_token(space: &Space) -> Secret {
     Secret::new(format!("rt1.{}.{}", space_tid(space), random.expose()))
 }
 
+/// Key of the successor derivation; lives in the store's meta table beside
+/// the signing keys.
+#[derive(Clone)]
+pub(crate) struct SuccessorKey([u8; 32]);
+
+impl std::fmt::Debug for SuccessorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SuccessorKey(<redacted>)")
+    }
+}
+
+impl SuccessorKey {
+    pub(crate) fn generate() -> Self {
+        let mut k = [0u8; 32];
+        crate::auth::secret::fill_random(&mut k);
+        Self(k)
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The one successor of `token`: HMAC-SHA256 under this key, so a racing
+    /// retry gets the same answer and no one without the key can predict it.
+    pub(crate) fn successor(&self, space: &Space, token: &Secret) -> Secret {
+        use base64::Engine;
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(token.expose().as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let random = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag);
+        Secret::new(format!("rt1.{}.{}", space_tid(space), random))
+    }
+}
+
 /// Parse a refresh token's namespace; `None` if it is not one of ours.
 pub(crate) fn parse_refresh_token(token: &Secret) -> Option<Space> {
     let mut parts = token.expose().split('.');

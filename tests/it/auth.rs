@@ -403,7 +403,7 @@ async fn concurrent_refreshes_exactly_one_wins() {
 }
 
 #[tokio::test]
-async fn grace_window_tolerates_a_racing_duplicate_only_within_it() {
+async fn grace_window_answers_a_retry_with_the_same_successor() {
     let app = TestApp::new().await;
     let admin = acme(&app).await;
     set_policy(&app, "acme", &admin, policy(1800, 10)).await;
@@ -416,7 +416,7 @@ async fn grace_window_tolerates_a_racing_duplicate_only_within_it() {
     assert_ok(&r);
     let dup = Tokens::from_body(&r.body);
     assert_eq!(dup.session_id, t0.session_id);
-    assert_ok(&me(&app, &t1.access).await);
+    assert_eq!(dup.refresh, t1.refresh, "a retry gets the same successor");
     assert_ok(&me(&app, &dup.access).await);
     // Past the window (measured from first use), a replay is reuse.
     app.clock.advance_secs(6);
@@ -425,6 +425,22 @@ async fn grace_window_tolerates_a_racing_duplicate_only_within_it() {
         .assert_error(401, "refresh_token_reused");
     assert_revoked(&me(&app, &dup.access).await, "refresh_token_reuse");
     assert_revoked(&app.refresh(&t1.refresh).await, "refresh_token_reuse");
+}
+
+#[tokio::test]
+async fn once_the_successor_is_used_its_predecessor_is_a_replay_even_in_the_window() {
+    let app = TestApp::new().await;
+    let admin = acme(&app).await;
+    set_policy(&app, "acme", &admin, policy(1800, 60)).await;
+    let t0 = app.login("acme", MEMBER).await;
+    let t1 = Tokens::from_body(&app.refresh(&t0.refresh).await.body);
+    let t2 = app.refresh(&t1.refresh).await;
+    assert_ok(&t2);
+    let t2 = Tokens::from_body(&t2.body);
+    app.refresh(&t0.refresh)
+        .await
+        .assert_error(401, "refresh_token_reused");
+    assert_revoked(&me(&app, &t2.access).await, "refresh_token_reuse");
 }
 
 #[tokio::test]

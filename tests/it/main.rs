@@ -8,6 +8,7 @@ mod blackbox;
 mod errors;
 mod grants;
 mod grants_blackbox;
+mod hardening;
 mod introspect;
 mod isolation;
 mod openapi;

@@ -1,0 +1,4 @@
+//! Black-box tests for the hardening issue: each drives the real binary at
+//! an edge where access must end when authorization ends.
+
+mod refresh_race;
