@@ -7,6 +7,7 @@ pub mod ids;
 pub mod policy;
 pub mod session;
 pub mod tenant;
+pub mod text;
 pub mod time;
 pub mod user;
 

@@ -46,7 +46,7 @@ pub struct ValidAfter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRecord {
     pub id: UserId,
-    /// Lower-cased; unique within the namespace.
+    /// NFKC and case-folded; unique within the namespace.
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -70,18 +70,22 @@ impl UserRecord {
     }
 }
 
-/// Normalise an email for lookup and uniqueness; `None` if it is not one.
-pub fn normalize_email(raw: &str) -> Option<String> {
-    let e = raw.trim().to_lowercase();
-    let (local, domain) = e.split_once('@')?;
+/// Normalise an email for lookup and uniqueness (NFKC, then case-folded, so
+/// look-alikes collide); `Err` says what is wrong with it.
+pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
+    if raw.chars().any(super::text::is_invisible) {
+        return Err("must not contain control, format or zero-width characters");
+    }
+    let e = super::text::search_key(raw.trim());
+    let (local, domain) = e.split_once('@').ok_or("must be an email address")?;
     let ok = !local.is_empty()
         && !domain.is_empty()
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !e.chars().any(|c| c.is_whitespace() || super::text::is_invisible(c))
         && !domain.contains('@');
-    ok.then_some(e)
+    ok.then_some(e).ok_or("must be an email address")
 }
 
 #[cfg(test)]
@@ -92,14 +96,24 @@ mod tests {
     fn emails_are_normalised_and_checked() {
         assert_eq!(
             normalize_email(" Ada@Example.COM ").as_deref(),
-            Some("ada@example.com")
+            Ok("ada@example.com")
         );
         assert_eq!(
             normalize_email("admin@localhost").as_deref(),
-            Some("admin@localhost")
+            Ok("admin@localhost")
         );
         for bad in ["", "ada", "@x", "ada@", "a b@x.io", "a@b@c", "a@.x"] {
-            assert_eq!(normalize_email(bad), None, "{bad}");
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn look_alike_emails_fold_to_one_or_are_refused() {
+        for look_alike in ["ｂｏｂ@acme.test", "bob@ａｃｍｅ.test", "BOB@ACME.TEST"] {
+            assert_eq!(normalize_email(look_alike).as_deref(), Ok("bob@acme.test"));
+        }
+        for hidden in ["b\u{200B}ob@acme.test", "bob\u{2060}@acme.test", "\u{FEFF}bob@acme.test"] {
+            assert!(normalize_email(hidden).unwrap_err().contains("zero-width"));
         }
     }
 }

@@ -34,13 +34,13 @@ impl Service {
         name: &str,
     ) -> Result<NewClient> {
         let mut p = Problems::default();
-        super::users::check_display_name(&mut p, "name", name);
+        let name = super::users::check_display_name(&mut p, "name", name);
         p.finish()?;
         let secret = Secret::random(32);
         let now = self.now();
         let rec = ClientRecord {
             id: ClientId::new_v7(),
-            name: name.trim().to_owned(),
+            name,
             secret_hash: secret.sha256(),
             created_at: now,
         };

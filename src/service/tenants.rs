@@ -54,7 +54,7 @@ impl Service {
         if let Err(e) = &slug {
             p.add("slug", e.to_string());
         }
-        super::users::check_display_name(&mut p, "name", &new.name);
+        let name = super::users::check_display_name(&mut p, "name", &new.name);
         let email = match new.first_admin.validate("first_admin.", &[Role::OrgAdmin]) {
             Ok(e) => Some(e),
             Err(Error::Validation(v)) => {
@@ -76,7 +76,7 @@ impl Service {
         let now = self.now();
         let tenant = TenantRecord {
             slug: slug.clone(),
-            name: new.name.trim().to_owned(),
+            name,
             created_at: now,
             policy: Policy::default(),
         };
@@ -206,9 +206,7 @@ impl Service {
             (Some(e), Some(p)) => (e, p, false),
             _ => ("admin@localhost".to_owned(), Secret::random(18), true),
         };
-        let email = normalize_email(&email).ok_or_else(|| {
-            Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", "must be an email address")
-        })?;
+        let email = normalize_email(&email).map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", e))?;
         check_strength(&password)
             .map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD", e))?;
         let new = NewUser {

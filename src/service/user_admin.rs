@@ -60,9 +60,10 @@ impl Service {
         patch: UserPatch,
     ) -> Result<UserView> {
         let mut p = Problems::default();
-        if let Some(n) = &patch.display_name {
-            check_display_name(&mut p, "display_name", n);
-        }
+        let display_name = patch
+            .display_name
+            .as_deref()
+            .map(|n| check_display_name(&mut p, "display_name", n));
         if let Some(r) = patch.role {
             p.check(
                 matches!(r, Role::Member | Role::OrgAdmin),
@@ -84,8 +85,8 @@ impl Service {
                 let ns = Ns::from(&scope);
                 let Some(old) = tx.user(ns, uid)? else { return Ok(Err(Error::NotFound)) };
                 let mut u = old.clone();
-                if let Some(n) = &patch.display_name {
-                    u.display_name = n.trim().to_owned();
+                if let Some(n) = &display_name {
+                    u.display_name.clone_from(n);
                 }
                 if let Some(r) = patch.role {
                     u.role = r;

@@ -85,26 +85,21 @@ impl Acting {
     }
 }
 
-pub(crate) fn check_display_name(p: &mut Problems, field: &str, name: &str) {
-    let n = name.trim().chars().count();
-    p.check((1..=200).contains(&n), field, "must be 1 to 200 characters");
-    p.check(
-        !name.chars().any(char::is_control),
-        field,
-        "must not contain control characters",
-    );
+/// Check a display name, naming `field` if it is bad; answers it as stored (NFKC, trimmed).
+pub(crate) fn check_display_name(p: &mut Problems, field: &str, name: &str) -> String {
+    crate::domain::text::normalize_name(name).unwrap_or_else(|e| {
+        p.add(field, e);
+        String::new()
+    })
 }
 
 impl NewUser {
     /// Validate, naming every bad field under `prefix` (e.g. `first_admin.`).
     pub(crate) fn validate(&self, prefix: &str, allowed: &[Role]) -> Result<String> {
         let mut p = Problems::default();
-        let email = normalize_email(&self.email);
-        p.check(
-            email.is_some(),
-            &format!("{prefix}email"),
-            "must be an email address",
-        );
+        let email = normalize_email(&self.email)
+            .map_err(|e| p.add(&format!("{prefix}email"), e))
+            .ok();
         check_display_name(&mut p, &format!("{prefix}display_name"), &self.display_name);
         if !allowed.contains(&self.role) {
             let names: Vec<_> = allowed.iter().map(|r| r.as_str()).collect();
@@ -130,7 +125,7 @@ pub(crate) fn new_record(
     UserRecord {
         id: UserId::new_v7(),
         email,
-        display_name: u.display_name.trim().to_owned(),
+        display_name: crate::domain::text::nfkc(u.display_name.trim()),
         role: u.role,
         password_hash: hash,
         disabled: false,
@@ -199,7 +194,7 @@ impl Service {
         limit: usize,
     ) -> Result<Page<UserView>> {
         let scope = scope.clone();
-        let q = q.map(|q| q.to_lowercase()).filter(|q| !q.is_empty());
+        let q = q.map(|q| crate::domain::text::search_key(&q)).filter(|q| !q.is_empty());
         let (items, more) = self
             .store
             .read(move |rx| {

@@ -110,7 +110,7 @@ impl<R: Reads> Lister<'_, R> {
         let mut users: Option<HashSet<UserId>> = q.user_id.map(|u| HashSet::from([u]));
         if let Some(text) =
             q.q.as_deref()
-                .map(str::to_lowercase)
+                .map(crate::domain::text::search_key)
                 .filter(|t| !t.is_empty())
         {
             let matched = self.users_matching(&text)?;

@@ -1,4 +1,5 @@
 //! Black-box tests for the hardening issue: each drives the real binary at
 //! an edge where access must end when authorization ends.
 
+mod look_alikes;
 mod refresh_race;
