@@ -3,6 +3,7 @@
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -84,6 +85,38 @@ pub struct ServeArgs {
     /// Days to keep sessions after they end (revoked or expired) before deleting them.
     #[arg(long, env = "SESSIOND_SESSION_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=3650))]
     pub session_retention_days: i64,
+    /// After SIGTERM/SIGINT, how long in-flight requests may finish before
+    /// their connections are dropped (`10`, `10s`, `500ms`, `1m`).
+    #[arg(long, env = "SESSIOND_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// A client must send a whole request head within this, or is disconnected.
+    #[arg(long, env = "SESSIOND_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Longest a request may take, reading its body included (503 `request_timeout`).
+    #[arg(long, env = "SESSIOND_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+/// `N` (seconds), `Ns`, `Nms` or `Nm`; at least 1 ms, at most a day.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 10s or 500ms"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(format!("{s:?}: the unit must be ms, s or m")),
+    };
+    if d.is_zero() || d > Duration::from_secs(86_400) {
+        return Err(format!("{s:?} must be between 1ms and 24h"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,12 +185,17 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 trust_forwarded_for: a.trust_forwarded_for,
                 activity_flush: std::time::Duration::from_secs(a.activity_flush_secs),
                 session_retention_secs: a.session_retention_days * 86_400,
+                request_timeout: a.request_timeout,
                 ..Config::default()
             };
             let opts = ServeOptions {
                 data_dir: cli.data_dir,
                 listen: a.listen,
                 demo: a.demo,
+                limits: crate::http::conn::ConnLimits {
+                    header_timeout: a.header_timeout,
+                    shutdown_timeout: a.shutdown_timeout,
+                },
                 config,
                 bootstrap_email: std::env::var("SESSIOND_BOOTSTRAP_ADMIN_EMAIL").ok(),
                 bootstrap_password: std::env::var("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD")

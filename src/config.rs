@@ -18,6 +18,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Sessions that ended longer ago than this are deleted (the audit log keeps their history).
     pub session_retention_secs: i64,
+    /// A request (body read included) that takes longer is answered 503 `request_timeout`.
+    pub request_timeout: Duration,
 }
 
 impl Default for Config {
@@ -33,6 +35,7 @@ impl Default for Config {
             },
             trust_forwarded_for: false,
             session_retention_secs: 30 * 86_400,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -1,12 +1,12 @@
 //! `sessiond serve`: open the store, start the service, serve until a signal.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::auth::Secret;
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::http::conn::{self, ConnLimits};
 use crate::http::{AppState, app};
 use crate::service::Service;
 use crate::store::Store;
@@ -16,12 +16,16 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     pub listen: String,
     pub demo: bool,
+    pub limits: ConnLimits,
     pub config: Config,
     pub bootstrap_email: Option<String>,
     pub bootstrap_password: Option<Secret>,
 }
 
 pub async fn serve(opts: ServeOptions) -> Result<(), String> {
+    // Before anything is bound: a stop request that arrives right after
+    // `listening on` must take the graceful path, not the default action.
+    let shutdown = shutdown_signal()?;
     let store = Store::open(&opts.data_dir).map_err(|e| e.to_string())?;
     let closer = store.closer();
     let svc = Service::start(store, Arc::new(SystemClock), opts.config.clone()).await?;
@@ -55,12 +59,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
 
     let background = svc.spawn_background();
     let router = app(AppState::new(svc.clone()));
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
+    conn::serve(listener, router, opts.limits, shutdown).await;
     background.abort();
     let _ = background.await;
     // In-flight requests are done; write the last activity before exiting.
@@ -73,24 +72,20 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
         let _ = tokio::task::spawn_blocking(move || c.wait()).await;
     }
     tracing::info!("stopped");
-    served.map_err(|e| e.to_string())
+    Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Install the SIGTERM and SIGINT handlers now; the future resolves on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind| signal(kind).map_err(|e| format!("cannot install signal handlers: {e}"));
+    let mut term = install(SignalKind::terminate())?;
+    let mut int = install(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }

@@ -57,7 +57,18 @@ mod tests {
 
     #[test]
     fn invisible_characters_are_named() {
-        for c in ['\u{200B}', '\u{200D}', '\u{FEFF}', '\u{202E}', '\u{00AD}', '\u{0007}', '\u{2028}', '\u{3164}', '\u{FE0F}', '\u{E0001}'] {
+        for c in [
+            '\u{200B}',
+            '\u{200D}',
+            '\u{FEFF}',
+            '\u{202E}',
+            '\u{00AD}',
+            '\u{0007}',
+            '\u{2028}',
+            '\u{3164}',
+            '\u{FE0F}',
+            '\u{E0001}',
+        ] {
             assert!(is_invisible(c), "{:04X}", c as u32);
         }
         for c in ['a', 'é', 'ß', '李', ' ', '-', '\''] {

@@ -83,7 +83,9 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && e.len() <= 254
-        && !e.chars().any(|c| c.is_whitespace() || super::text::is_invisible(c))
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || super::text::is_invisible(c))
         && !domain.contains('@');
     ok.then_some(e).ok_or("must be an email address")
 }
@@ -112,7 +114,11 @@ mod tests {
         for look_alike in ["ｂｏｂ@acme.test", "bob@ａｃｍｅ.test", "BOB@ACME.TEST"] {
             assert_eq!(normalize_email(look_alike).as_deref(), Ok("bob@acme.test"));
         }
-        for hidden in ["b\u{200B}ob@acme.test", "bob\u{2060}@acme.test", "\u{FEFF}bob@acme.test"] {
+        for hidden in [
+            "b\u{200B}ob@acme.test",
+            "bob\u{2060}@acme.test",
+            "\u{FEFF}bob@acme.test",
+        ] {
             assert!(normalize_email(hidden).unwrap_err().contains("zero-width"));
         }
     }

@@ -26,6 +26,10 @@ impl Error {
             Error::PayloadTooLarge => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::Internal(_) => "internal",
+            Error::StorageUnavailable => "storage_unavailable",
+            Error::Overloaded => "overloaded",
+            Error::RequestTimeout => "request_timeout",
+            Error::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }
 
@@ -47,14 +51,33 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::StorageUnavailable | Error::Overloaded | Error::RequestTimeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
 
     pub fn retryable(&self) -> bool {
         matches!(
             self,
-            Error::TokenExpired | Error::RateLimited { .. } | Error::Internal(_)
+            Error::TokenExpired
+                | Error::RateLimited { .. }
+                | Error::Internal(_)
+                | Error::StorageUnavailable
+                | Error::Overloaded
+                | Error::RequestTimeout
         )
+    }
+
+    /// Seconds for `Retry-After`, on the answers that carry it.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            Error::StorageUnavailable => Some(5),
+            Error::Overloaded | Error::RequestTimeout => Some(1),
+            _ => None,
+        }
     }
 }
 
@@ -89,11 +112,13 @@ impl IntoResponse for Error {
                 headers.insert(header::WWW_AUTHENTICATE, v);
             }
         }
-        if let Error::RateLimited { retry_after_secs } = self {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+        if let Some(secs) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Error::MethodNotAllowed { allow } = &self
+            && let Ok(v) = HeaderValue::from_str(allow)
+        {
+            headers.insert(header::ALLOW, v);
         }
         res
     }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod browser;
+pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod grants;
@@ -13,6 +14,7 @@ pub mod platform;
 pub mod sessions;
 pub mod state;
 pub mod users;
+pub mod wire;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -112,10 +114,21 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(ops::openapi));
 
-    api.merge(browser::routes())
+    let routes = api
+        .merge(browser::routes())
         .fallback(crate::ui::serve)
-        .method_not_allowed_fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    // Outside the routes: their 405 gets its `Allow` header on the way out.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::map_response(ops::json_method_not_allowed))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -128,7 +141,4 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }

@@ -1,8 +1,9 @@
 //! Health, readiness, JWKS, and the JSON 404.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -34,8 +35,33 @@ pub async fn jwks(State(s): State<AppState>) -> Response {
     res
 }
 
-pub async fn not_found() -> Error {
-    Error::NotFound
+/// The router answers a wrong method on a known path 405 with `Allow` and
+/// no body; give it SPEC's JSON.
+pub async fn json_method_not_allowed(res: Response) -> Response {
+    if res.status() != StatusCode::METHOD_NOT_ALLOWED
+        || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let allow = res
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Error::MethodNotAllowed { allow }.into_response()
+}
+
+/// Every request (reading its body included) gets `config.request_timeout`.
+pub async fn request_timeout(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = s.svc.config().request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!(timeout = ?limit, "request timed out");
+            Error::RequestTimeout.into_response()
+        }
+    }
 }
 
 /// The OpenAPI 3.1 description, embedded at build time.

@@ -74,7 +74,8 @@ impl Service {
         password: Secret,
         meta: ClientMeta,
     ) -> Result<TokenPair> {
-        let email_norm = normalize_email(email).unwrap_or_else(|_| crate::domain::text::search_key(email.trim()));
+        let email_norm = normalize_email(email)
+            .unwrap_or_else(|_| crate::domain::text::search_key(email.trim()));
         let account = format!("{tenant_label}/{email_norm}");
         let ip = meta.ip.clone().unwrap_or_else(|| "unknown".into());
         let now = self.now();

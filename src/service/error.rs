@@ -36,6 +36,14 @@ pub enum Error {
     PayloadTooLarge,
     #[error("too many attempts; retry later")]
     RateLimited { retry_after_secs: u64 },
+    #[error("storage is unavailable (disk full or I/O error); nothing was changed, retry later")]
+    StorageUnavailable,
+    #[error("too many logins are waiting; retry shortly")]
+    Overloaded,
+    #[error("the request took too long; retry")]
+    RequestTimeout,
+    #[error("method not allowed here; allowed: {allow}")]
+    MethodNotAllowed { allow: String },
     /// The cause is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -53,6 +61,7 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict(m) => Error::Conflict(m),
             StoreError::Corrupt(m) | StoreError::Io(m) => Error::Internal(m),
+            StoreError::Unavailable(_) => Error::StorageUnavailable,
         }
     }
 }

@@ -255,7 +255,8 @@ impl Service {
         by: Acting,
         req: DirectGrant,
     ) -> Result<GrantView> {
-        let email = normalize_email(&req.grantee_email).map_err(|e| Error::field("grantee_email", e))?;
+        let email =
+            normalize_email(&req.grantee_email).map_err(|e| Error::field("grantee_email", e))?;
         let now = self.now();
         let t = scope.tenant().clone();
         let g = self

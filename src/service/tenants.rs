@@ -206,7 +206,8 @@ impl Service {
             (Some(e), Some(p)) => (e, p, false),
             _ => ("admin@localhost".to_owned(), Secret::random(18), true),
         };
-        let email = normalize_email(&email).map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", e))?;
+        let email = normalize_email(&email)
+            .map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", e))?;
         check_strength(&password)
             .map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD", e))?;
         let new = NewUser {

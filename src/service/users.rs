@@ -194,7 +194,9 @@ impl Service {
         limit: usize,
     ) -> Result<Page<UserView>> {
         let scope = scope.clone();
-        let q = q.map(|q| crate::domain::text::search_key(&q)).filter(|q| !q.is_empty());
+        let q = q
+            .map(|q| crate::domain::text::search_key(&q))
+            .filter(|q| !q.is_empty());
         let (items, more) = self
             .store
             .read(move |rx| {

@@ -11,6 +11,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("storage I/O: {0}")]
     Io(String),
+    /// Writes cannot commit now (disk full, I/O error); the writer retries
+    /// and recovers by itself. Nothing of the failed batch was acknowledged.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StoreError {

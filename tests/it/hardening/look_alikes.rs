@@ -30,13 +30,15 @@ fn look_alike_emails_collide_and_invisible_characters_are_refused() {
         None,
         json!({"tenant": "acme", "email": "ｂｏｂ@acme.test", "password": USER_PASSWORD}),
     );
-    let me = s.get(
-        "/v1/auth/me",
-        t.assert_ok(200)["access_token"].as_str(),
-    );
+    let me = s.get("/v1/auth/me", t.assert_ok(200)["access_token"].as_str());
     assert_eq!(me.assert_ok(200)["user"]["email"], "bob@acme.test");
 
-    for hidden in ["b\u{200B}ob@acme.test", "bob\u{2060}@acme.test", "\u{FEFF}bob@acme.test", "bo\u{202E}b@acme.test"] {
+    for hidden in [
+        "b\u{200B}ob@acme.test",
+        "bob\u{2060}@acme.test",
+        "\u{FEFF}bob@acme.test",
+        "bo\u{202E}b@acme.test",
+    ] {
         let r = create(&s, &admin.access, hidden, "Bob");
         r.assert_error(400, "validation_failed");
         assert!(r.body["details"]["email"].is_string(), "{}", r.text);
@@ -66,8 +68,16 @@ fn the_cli_refuses_invisible_characters_too() {
     let out = cli(
         dir.path(),
         &[
-            "tenant", "create", "acme", "--name", "Acme", "--admin-email",
-            "ad\u{200B}min@acme.test", "--admin-name", "Admin", "--admin-password-stdin",
+            "tenant",
+            "create",
+            "acme",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "ad\u{200B}min@acme.test",
+            "--admin-name",
+            "Admin",
+            "--admin-password-stdin",
         ],
         Some(&format!("{USER_PASSWORD}\n")),
     );

@@ -1,5 +1,6 @@
 //! Black-box tests for the hardening issue: each drives the real binary at
 //! an edge where access must end when authorization ends.
 
+mod edges;
 mod look_alikes;
 mod refresh_race;
