@@ -121,7 +121,7 @@ async fn seed_sessions(
                 .tenant(scope.tenant())?
                 .map(|t| t.policy)
                 .unwrap_or_default();
-            for s in sessions {
+            for s in &sessions {
                 let Some(user) = tx.user_by_email(ns, &s.user)? else {
                     continue;
                 };
@@ -133,8 +133,8 @@ async fn seed_sessions(
                     created_at: created,
                     last_activity_at: last,
                     expires_at: created.plus_secs(policy.absolute_timeout_secs),
-                    ip: Some(s.ip),
-                    user_agent: Some(s.user_agent),
+                    ip: Some(s.ip.clone()),
+                    user_agent: Some(s.user_agent.clone()),
                     state: match s.revoked {
                         None => SessionState::Active,
                         Some(reason) => SessionState::Revoked {

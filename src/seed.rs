@@ -199,7 +199,7 @@ fn user_record(
 fn write_batch(
     store: &Store,
     scope: &TenantScope,
-    f: impl FnOnce(&mut crate::store::Tx<'_>, Ns<'_>) -> Result<(), StoreError> + Send + 'static,
+    f: impl Fn(&mut crate::store::Tx<'_>, Ns<'_>) -> Result<(), StoreError> + Send + 'static,
 ) -> Result<(), String> {
     let scope = scope.clone();
     store

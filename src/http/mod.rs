@@ -21,7 +21,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{delete, get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub use state::AppState;
 
@@ -123,7 +123,12 @@ pub fn app(state: AppState) -> Router {
             ops::request_timeout,
         ))
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(TraceLayer::new_for_http())
+        // 5xx causes are logged where they arise (internal errors) or once per
+        // state change (storage outages), not once per response.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state);
     // Outside the routes: their 405 gets its `Allow` header on the way out.
     Router::new()

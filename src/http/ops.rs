@@ -15,14 +15,18 @@ pub async fn healthz() -> impl IntoResponse {
 }
 
 pub async fn readyz(State(s): State<AppState>) -> Response {
-    if s.svc.ready().await {
-        Json(json!({ "status": "ready" })).into_response()
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "starting" })),
-        )
-            .into_response()
+    match s.svc.ready().await {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err(why) => {
+            let mut res = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": why })),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            res
+        }
     }
 }
 

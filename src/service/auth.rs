@@ -182,7 +182,7 @@ impl Service {
                     },
                     "login_failed",
                 )
-                .target(email)
+                .target(email.clone())
                 .ip(meta.ip.as_deref())
                 .details(
                     json!({ "user_agent": meta.user_agent, "unknown_tenant": unknown_tenant }),
@@ -208,7 +208,7 @@ impl Service {
         let outcome = self
             .store
             .write(move |tx| {
-                let space = tx_space;
+                let space = tx_space.clone();
                 let ns = space.ns();
                 let Some(mut rec) = tx.refresh(ns, &hash)? else {
                     return Ok(Err(Error::RefreshTokenInvalid));
@@ -283,7 +283,7 @@ impl Service {
                         } else {
                             user.role
                         };
-                        Ok(Ok((session, role, policy, next)))
+                        Ok(Ok((session, role, policy, next.clone())))
                     }
                 }
             })
@@ -367,7 +367,7 @@ impl Service {
                     RevokeReason::UserLogout,
                     None,
                 )? {
-                    let ev = AuditEvent::new(actor, "logout")
+                    let ev = AuditEvent::new(actor.clone(), "logout")
                         .target(sid)
                         .ip(meta.ip.as_deref())
                         .grant(grant);

@@ -426,12 +426,21 @@ impl Service {
     }
 
     /// Sleep until the next grant expiry (or a grant change), then end what expired.
+    /// Support sessions are refused once their grant's time is up whether or
+    /// not this has run yet (the request check reads the grant's expiry).
     pub(crate) async fn run_grant_scheduler(&self) {
+        let mut failing = false;
         loop {
             let next = match self.expire_grants().await {
-                Ok(n) => n,
+                Ok(n) => {
+                    failing = false;
+                    n
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "grant expiry failed; retrying");
+                    if !failing {
+                        tracing::warn!(error = %e, "grant expiry failed; retrying every second");
+                    }
+                    failing = true;
                     Some(self.now().plus_secs(1))
                 }
             };

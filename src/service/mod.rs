@@ -152,12 +152,15 @@ impl Service {
         &self.store
     }
 
-    /// `true` once the database answers a read.
-    pub async fn ready(&self) -> bool {
-        self.store
-            .read(|rx| rx.meta("schema_version"))
-            .await
-            .is_ok()
+    /// `Ok` once the database answers a read and commits succeed; else why not.
+    pub async fn ready(&self) -> Result<(), &'static str> {
+        if !self.store.writable() {
+            return Err("storage_unavailable");
+        }
+        match self.store.read(|rx| rx.meta("schema_version")).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err("storage_unavailable"),
+        }
     }
 
     /// Run the activity flush, the grant-expiry scheduler and the retention
@@ -174,10 +177,17 @@ impl Service {
             let _abort_retention = AbortOnDrop(retention);
             let mut tick = tokio::time::interval(svc.config.activity_flush);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // While storage is down the writer logs the outage once; so do we.
+            let mut failing = false;
             loop {
                 tick.tick().await;
-                if let Err(e) = svc.flush_activity().await {
-                    tracing::warn!(error = %e, "activity flush failed; will retry");
+                match svc.flush_activity().await {
+                    Ok(_) => failing = false,
+                    Err(e) if !failing => {
+                        failing = true;
+                        tracing::warn!(error = %e, "activity flush failed; will retry");
+                    }
+                    Err(_) => {}
                 }
             }
         })

@@ -89,7 +89,7 @@ impl Service {
                     .store
                     .write(move |tx| {
                         let mut n = 0;
-                        for sid in ids {
+                        for &sid in &ids {
                             if tx.purge_session(sp.ns(), sid)? {
                                 n += 1;
                             }

@@ -133,7 +133,7 @@ impl Service {
                 let ev = by
                     .event("session_revoked")
                     .target(sid)
-                    .reason(note)
+                    .reason(note.clone())
                     .details(json!({ "user_id": s.user_id, "count": 1, "revoked_reason": RevokeReason::AdminRevoked }));
                 tx.append_audit(ns, now, ev)?;
                 Ok(1)
@@ -179,8 +179,8 @@ impl Service {
                 .store
                 .write(move |tx| {
                     let ns = Ns::from(&scope);
-                    let mut n = 0;
-                    for sid in chunk {
+                    let mut ended = Vec::new();
+                    for &sid in &chunk {
                         if revoke_in(
                             tx,
                             ns,
@@ -190,14 +190,19 @@ impl Service {
                             RevokeReason::BulkRevoked,
                             note.clone(),
                         )? {
-                            n += 1;
+                            ended.push(sid);
                         }
                     }
-                    let ev = by.event("sessions_bulk_revoked").reason(note).details(
-                        json!({ "count": n, "part": i + 1, "parts": parts, "criteria": criteria }),
-                    );
+                    // Which sessions ended, not only how many (the chain covers the list).
+                    let ev = by
+                        .event("sessions_bulk_revoked")
+                        .reason(note.clone())
+                        .details(json!({
+                            "count": ended.len(), "part": i + 1, "parts": parts,
+                            "criteria": criteria, "session_ids": ended,
+                        }));
                     tx.append_audit(ns, now, ev)?;
-                    Ok(n)
+                    Ok(ended.len())
                 })
                 .await?;
         }

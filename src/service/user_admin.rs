@@ -149,7 +149,7 @@ impl Service {
                 let Some(mut u) = tx.user(ns, uid)? else {
                     return Err(StoreError::NotFound);
                 };
-                u.password_hash = hash;
+                u.password_hash = hash.clone();
                 u.updated_at = now;
                 tx.put_user(ns, &u)?;
                 let n = revoke_user_in(

@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use redb::{
-    Database, Key, ReadableDatabase, ReadableTable, TableDefinition, Value, WriteTransaction,
-};
+use redb::{Database, Key, ReadableTable, TableDefinition, Value, WriteTransaction};
 
 use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
 use super::{Store, StoreError, decode};
@@ -67,7 +65,7 @@ impl Store {
     /// Write a consistent copy of the database to `dest` (must not exist).
     /// Returns the number of rows copied.
     pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
-        let snapshot = self.db.begin_read()?;
+        let snapshot = self.begin_read()?;
         let out = Database::builder().create(dest)?;
         let txn = out.begin_write()?;
         let mut n = 0;

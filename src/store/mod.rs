@@ -11,16 +11,15 @@ mod codec;
 mod error;
 pub mod tables;
 mod views;
+mod writer;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
-use redb::{
-    Database, DatabaseError, ReadableDatabase, ReadableTable, TableHandle, WriteTransaction,
-};
-use tokio::sync::{mpsc, oneshot};
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableHandle};
+use tokio::sync::oneshot;
 
 pub use codec::{decode, encode};
 pub use error::{OpenError, StoreError};
@@ -29,16 +28,12 @@ pub use views::{Reads, Rx, Tx};
 
 use tables::META;
 
-type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&mut Tx<'_>) -> Done + Send>;
-
-/// Most commands one commit carries.
-const MAX_BATCH: usize = 512;
+use writer::{DbCell, Job};
 
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Database>,
-    jobs: mpsc::UnboundedSender<Job>,
+    cell: Arc<DbCell>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
     path: Arc<PathBuf>,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
@@ -118,15 +113,15 @@ impl Store {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| io(&e))?;
 
-        let db = Arc::new(db);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let writer_db = db.clone();
+        let cell = Arc::new(DbCell::new(db, path.clone()));
+        let (tx, rx) = mpsc::channel();
+        let writer_cell = cell.clone();
         let thread = std::thread::Builder::new()
             .name("sessiond-writer".into())
-            .spawn(move || writer_loop(writer_db, rx))
+            .spawn(move || writer::writer_loop(writer_cell, rx))
             .map_err(|e| io(&e))?;
         Ok(Store {
-            db,
+            cell,
             jobs: tx,
             path: Arc::new(path),
             writer: Arc::new(std::sync::Mutex::new(Some(thread))),
@@ -142,28 +137,29 @@ impl Store {
         &self.path
     }
 
+    /// `false` while commits fail (disk full, I/O error); the writer recovers by itself.
+    pub fn writable(&self) -> bool {
+        self.cell.writable()
+    }
+
     fn submit<R, F>(&self, f: F) -> oneshot::Receiver<Result<R, StoreError>>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
+        F: Fn(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
     {
-        let (reply, rx) = oneshot::channel();
-        let job: Job = Box::new(move |tx| {
-            let outcome = f(tx);
-            Box::new(move |commit: Result<(), StoreError>| {
-                let _ = reply.send(commit.and(outcome));
-            })
-        });
+        let (job, rx) = writer::job(f);
         // If the writer is gone the receiver reports it below.
         let _ = self.jobs.send(job);
         rx
     }
 
     /// Run `f` in the next group commit; resolves once the commit is durable.
+    /// `f` may run more than once (a batch is re-applied if another job in it
+    /// panicked), so it is `Fn`: it reads its captures, never consumes them.
     pub async fn write<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
+        F: Fn(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
     {
         self.submit(f)
             .await
@@ -174,7 +170,7 @@ impl Store {
     pub fn write_blocking<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
+        F: Fn(&mut Tx<'_>) -> Result<R, StoreError> + Send + 'static,
     {
         self.submit(f)
             .blocking_recv()
@@ -197,8 +193,12 @@ impl Store {
         &self,
         f: impl FnOnce(&Rx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let rx = Rx::new(self.db.begin_read()?);
+        let rx = Rx::new(self.begin_read()?);
         f(&rx)
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        self.cell.with(|db| Ok(db.begin_read()?))
     }
 }
 
@@ -289,44 +289,6 @@ fn check_schema(db: &Database, shown: &str) -> Result<(), OpenError> {
     }
 }
 
-fn writer_loop(db: Arc<Database>, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        run_batch(&db, &mut batch);
-    }
-}
-
-fn run_batch(db: &Database, batch: &mut Vec<Job>) {
-    let mut txn: WriteTransaction = match db.begin_write() {
-        Ok(t) => t,
-        Err(e) => {
-            // Dropping the jobs drops their reply channels: each caller sees an error.
-            tracing::error!(error = %e, "cannot begin write transaction");
-            batch.clear();
-            return;
-        }
-    };
-    txn.set_two_phase_commit(true);
-    let dones: Vec<Done> = {
-        let mut tx = Tx::new(&txn);
-        batch.drain(..).map(|job| job(&mut tx)).collect()
-    };
-    let result = txn.commit().map_err(StoreError::from);
-    if let Err(e) = &result {
-        tracing::error!(error = %e, "group commit failed");
-    }
-    for done in dones {
-        done(result.clone());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::tables::Kind;
@@ -380,7 +342,7 @@ mod tests {
         // Flip one byte inside entry 3's stored bytes, bypassing every API.
         let name = tables::table_name(Ns::from(&acme()), Kind::Audit);
         let def = redb::TableDefinition::<u64, &[u8]>::new(&name);
-        let txn = store.db.begin_write().unwrap();
+        let txn = store.cell.with(|db| Ok(db.begin_write()?)).unwrap();
         {
             let mut t = txn.open_table(def).unwrap();
             let mut bytes = t.get(3).unwrap().unwrap().value().to_vec();
@@ -433,6 +395,58 @@ mod tests {
         ok.sort_unstable();
         assert_eq!(ok, (1..=63).collect::<Vec<_>>());
         assert_eq!(verify(&store), Ok(63));
+    }
+
+    #[test]
+    #[allow(clippy::panic)]
+    fn a_panicking_job_fails_its_caller_only_and_the_writer_survives() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let results = rt.block_on(async {
+            // Queued together, so most land in one batch with the panicking job.
+            let tasks: Vec<_> = (0..16)
+                .map(|i| {
+                    let s = store.clone();
+                    tokio::spawn(async move {
+                        s.write(move |tx| {
+                            let scope = acme();
+                            let seq = tx.append_audit(
+                                Ns::from(&scope),
+                                Timestamp::from_millis(0),
+                                AuditEvent::new(Actor::system(), "x"),
+                            )?;
+                            if i == 5 {
+                                panic!("job {i} fails after writing");
+                            }
+                            Ok(seq)
+                        })
+                        .await
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        });
+        assert!(
+            results[5].is_err(),
+            "the panicking job's caller gets an error"
+        );
+        let mut ok: Vec<u64> = results.into_iter().filter_map(Result::ok).collect();
+        assert_eq!(ok.len(), 15);
+        ok.sort_unstable();
+        // The panicking job's half-done write was rolled back: no gap, no extra entry.
+        assert_eq!(ok, (1..=15).collect::<Vec<_>>());
+        assert_eq!(verify(&store), Ok(15));
+        // The writer still takes writes.
+        append(&store, 1);
+        assert_eq!(verify(&store), Ok(16));
     }
 
     #[test]

@@ -528,5 +528,10 @@ fn admin_revocations_then_audit_cli_on_the_real_binary() {
         .expect("bulk entry");
     assert_eq!(bulk_entry["reason"], "incident");
     assert_eq!(bulk_entry["details"]["count"], 1);
+    // Which session ended, not only how many.
+    assert_eq!(
+        bulk_entry["details"]["session_ids"],
+        serde_json::json!([m2.session_id])
+    );
     assert_eq!(bulk_entry["actor"]["email"], admin_email.as_str());
 }
