@@ -95,6 +95,26 @@ pub struct ServeArgs {
     /// Longest a request may take, reading its body included (503 `request_timeout`).
     #[arg(long, env = "SESSIOND_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+    /// Failed logins per (account, client IP) before each further try waits
+    /// an exponentially growing delay.
+    #[arg(long, env = "SESSIOND_LOGIN_FREE_FAILURES", default_value_t = 3)]
+    pub login_free_failures: u32,
+    /// The longest delay a (account, client IP) pair waits after failures.
+    #[arg(long, env = "SESSIOND_LOGIN_MAX_DELAY", default_value = "15m", value_parser = parse_duration)]
+    pub login_max_delay: Duration,
+    /// Failures from one IP (any account) after which its pairs get no free tries.
+    #[arg(long, env = "SESSIOND_LOGIN_IP_FAILURE_LIMIT", default_value_t = 30)]
+    pub login_ip_failure_limit: u32,
+    /// Failures for one account (any IP) after which it is logged and its pairs get no free tries.
+    #[arg(
+        long,
+        env = "SESSIOND_LOGIN_ACCOUNT_FAILURE_LIMIT",
+        default_value_t = 100
+    )]
+    pub login_account_failure_limit: u32,
+    /// Failures are forgotten this long after the last one.
+    #[arg(long, env = "SESSIOND_LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = parse_duration)]
+    pub login_failure_window: Duration,
 }
 
 /// `N` (seconds), `Ns`, `Nms` or `Nm`; at least 1 ms, at most a day.
@@ -186,6 +206,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 activity_flush: std::time::Duration::from_secs(a.activity_flush_secs),
                 session_retention_secs: a.session_retention_days * 86_400,
                 request_timeout: a.request_timeout,
+                login_limits: crate::service::limiter::Limits {
+                    free_failures: a.login_free_failures,
+                    max_delay_secs: a.login_max_delay.as_secs().max(1) as i64,
+                    per_ip: a.login_ip_failure_limit.max(1),
+                    per_account: a.login_account_failure_limit.max(1),
+                    window_secs: a.login_failure_window.as_secs().max(1) as i64,
+                },
                 ..Config::default()
             };
             let opts = ServeOptions {

@@ -1,6 +1,7 @@
 //! argon2id hashing off the async workers, behind a semaphore sized to the cores.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 use tokio::sync::Semaphore;
@@ -43,9 +44,37 @@ pub fn verify_blocking(pw: &Secret, hash: &PasswordHash) -> bool {
         .is_ok()
 }
 
+/// The login queue is full: answer 503 `overloaded` instead of queueing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overloaded;
+
+/// Verifications that may wait for a core, per core, before logins are shed.
+const WAITING_PER_CORE: usize = 32;
+
+/// A place in the queue, given back on drop (also when the caller goes away).
+struct Queued<'a> {
+    count: &'a AtomicUsize,
+    ahead: usize,
+}
+
+impl<'a> Queued<'a> {
+    fn join(count: &'a AtomicUsize) -> Self {
+        let ahead = count.fetch_add(1, Ordering::AcqRel);
+        Self { count, ahead }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
     /// Verified against for unknown users, so timing does not reveal who exists.
     dummy: Arc<PasswordHash>,
 }
@@ -64,6 +93,8 @@ impl Passwords {
         let dummy = hash_blocking(&Secret::random(16))?;
         Ok(Self {
             permits: Arc::new(Semaphore::new(cores)),
+            waiting: Arc::default(),
+            max_waiting: cores * WAITING_PER_CORE,
             dummy: Arc::new(dummy),
         })
     }
@@ -76,16 +107,24 @@ impl Passwords {
     }
 
     /// `hash` = `None` for an unknown user: verifies against the dummy and fails.
-    pub async fn verify(&self, pw: Secret, hash: Option<PasswordHash>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
+    /// Refuses at once when too many verifications already wait.
+    pub async fn verify(&self, pw: Secret, hash: Option<PasswordHash>) -> Result<bool, Overloaded> {
+        let queued = Queued::join(&self.waiting);
+        if queued.ahead >= self.max_waiting {
+            metrics::counter!("sessiond_logins_shed_total").increment(1);
+            return Err(Overloaded);
+        }
+        let permit = self.permits.acquire().await;
+        drop(queued);
+        let Ok(_permit) = permit else {
+            return Ok(false);
         };
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| (*self.dummy).clone());
         let ok = tokio::task::spawn_blocking(move || verify_blocking(&pw, &hash))
             .await
             .unwrap_or(false);
-        ok && known
+        Ok(ok && known)
     }
 }
 
@@ -105,6 +144,35 @@ mod tests {
         assert!(verify_blocking(&pw, &h));
         assert!(!verify_blocking(&Secret::new("wrong horse"), &h));
         assert!(!format!("{h:?}").contains("argon2"));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_sheds_logins_and_abandoned_waiters_leave_it() {
+        let mut p = Passwords::new().unwrap();
+        p.permits = Arc::new(Semaphore::new(0));
+        p.max_waiting = 2;
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let p = p.clone();
+                tokio::spawn(async move { p.verify(Secret::new("pw"), None).await })
+            })
+            .collect();
+        while p.waiting.load(Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(p.verify(Secret::new("pw"), None).await, Err(Overloaded));
+        for w in waiters {
+            w.abort();
+            let _ = w.await;
+        }
+        assert_eq!(
+            p.waiting.load(Ordering::Acquire),
+            0,
+            "aborted waiters left the queue"
+        );
+        p.permits.add_permits(1);
+        let h = hash_blocking(&Secret::new("pw")).unwrap();
+        assert_eq!(p.verify(Secret::new("pw"), Some(h)).await, Ok(true));
     }
 
     #[test]

@@ -107,7 +107,11 @@ impl Service {
             })
             .await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let ok = self.passwords.verify(password, hash).await;
+        let ok = self
+            .passwords
+            .verify(password, hash)
+            .await
+            .map_err(|_| Error::Overloaded)?;
         let user = match user {
             Some(u) if ok && !u.disabled => u,
             _ => {
@@ -124,7 +128,7 @@ impl Service {
                 return Err(Error::InvalidCredentials);
             }
         };
-        self.limiter.succeeded(&account);
+        self.limiter.succeeded(&account, &ip);
         metrics::counter!("sessiond_logins_total", "result" => "ok").increment(1);
 
         let Some(space) = space else {

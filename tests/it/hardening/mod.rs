@@ -5,3 +5,4 @@ mod disk_full;
 mod edges;
 mod look_alikes;
 mod refresh_race;
+mod throttle;
