@@ -57,9 +57,18 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     }
     tracing::info!("listening on http://{addr}");
 
+    // CLI commands reach the running server here (the file is ours while we hold it).
+    let control = match crate::control::server::start(&opts.data_dir, svc.clone()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "no control socket: CLI commands cannot reach this server");
+            None
+        }
+    };
     let background = svc.spawn_background();
     let router = app(AppState::new(svc.clone()));
     conn::serve(listener, router, opts.limits, shutdown).await;
+    drop(control);
     background.abort();
     let _ = background.await;
     // In-flight requests are done; write the last activity before exiting.

@@ -44,7 +44,6 @@ pub fn app(state: AppState) -> Router {
             get(platform::list_tenants).post(platform::create_tenant),
         )
         .route("/v1/platform/audit", get(audit::platform_query))
-        .route("/v1/platform/backup", get(platform::backup))
         .route("/v1/platform/grants", get(grants::my_grants))
         .route(
             "/v1/platform/tenants/{t}/access-requests",

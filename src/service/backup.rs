@@ -1,4 +1,6 @@
-//! `GET /v1/platform/backup`: a consistent copy of the database, taken live.
+//! `sessiond backup`: a consistent copy of the database, taken live. An
+//! operator act on the host (control socket or offline), never an HTTP route:
+//! the copy holds every tenant's data and the signing keys.
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
@@ -8,7 +10,7 @@ use serde_json::json;
 
 use super::users::Acting;
 use super::{Error, Result, Service};
-use crate::store::Ns;
+use crate::store::{Ns, Reads};
 
 /// A finished backup file; removed when dropped.
 #[derive(Debug)]
@@ -50,14 +52,17 @@ impl Service {
             rows: *rows.as_ref().unwrap_or(&0),
         };
         let rows = rows?;
+        // Every log that the copy holds records that it left: the platform's
+        // and each tenant's, in one commit, before a byte is handed out.
         let now = self.now();
         self.store
             .write(move |tx| {
-                tx.append_audit(
-                    Ns::Platform,
-                    now,
-                    by.event("backup_taken").details(json!({ "rows": rows })),
-                )?;
+                let ev = || by.event("backup_taken").details(json!({ "rows": rows }));
+                tx.append_audit(Ns::Platform, now, ev())?;
+                for t in tx.tenants()? {
+                    let scope = crate::auth::TenantScope::system(t.slug);
+                    tx.append_audit(Ns::from(&scope), now, ev())?;
+                }
                 Ok(())
             })
             .await?;

@@ -5,60 +5,35 @@ use std::path::Path;
 
 use redb::{Database, Key, ReadableTable, TableDefinition, Value, WriteTransaction};
 
-use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
-use super::{Store, StoreError, decode};
-use crate::auth::TenantScope;
-use crate::domain::TenantRecord;
+use super::tables::{EachTable, Record, each_table};
+use super::{Store, StoreError};
 
-fn copy<K: Key + 'static, V: Value + 'static>(
-    src: &redb::ReadTransaction,
-    dst: &WriteTransaction,
-    def: TableDefinition<'_, K, V>,
-) -> Result<u64, StoreError> {
-    let from = match src.open_table(def) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
-        Err(e) => return Err(e.into()),
-    };
-    let mut to = dst.open_table(def)?;
-    let mut n = 0;
-    for row in from.iter()? {
-        let (k, v) = row?;
-        to.insert(k.value(), v.value())?;
-        n += 1;
-    }
-    Ok(n)
+/// Copies each table it is shown from a snapshot into the new file.
+struct Copy<'a> {
+    src: &'a redb::ReadTransaction,
+    dst: &'a WriteTransaction,
+    rows: u64,
 }
 
-fn copy_namespace(
-    src: &redb::ReadTransaction,
-    dst: &WriteTransaction,
-    ns: Ns<'_>,
-) -> Result<u64, StoreError> {
-    let mut n = 0;
-    for kind in Kind::ALL {
-        let name = table_name(ns, kind);
-        n += match kind {
-            Kind::Users | Kind::Sessions | Kind::Clients => {
-                copy(src, dst, TableDefinition::<u128, &[u8]>::new(&name))?
-            }
-            Kind::UsersByEmail => copy(src, dst, TableDefinition::<&str, u128>::new(&name))?,
-            Kind::SessionsByUser => {
-                copy(src, dst, TableDefinition::<(u128, u128), ()>::new(&name))?
-            }
-            Kind::SessionsByActivity => {
-                copy(src, dst, TableDefinition::<(u8, i64, u128), ()>::new(&name))?
-            }
-            Kind::Refresh => copy(src, dst, TableDefinition::<&[u8; 32], &[u8]>::new(&name))?,
-            Kind::RefreshBySession => copy(
-                src,
-                dst,
-                TableDefinition::<(u128, &[u8; 32]), ()>::new(&name),
-            )?,
-            Kind::Audit => copy(src, dst, TableDefinition::<u64, &[u8]>::new(&name))?,
+impl EachTable for Copy<'_> {
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &mut self,
+        def: TableDefinition<'_, K, V>,
+        _: Record,
+    ) -> Result<(), StoreError> {
+        let from = match self.src.open_table(def) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
         };
+        let mut to = self.dst.open_table(def)?;
+        for row in from.iter()? {
+            let (k, v) = row?;
+            to.insert(k.value(), v.value())?;
+            self.rows += 1;
+        }
+        Ok(())
     }
-    Ok(n)
 }
 
 impl Store {
@@ -68,24 +43,13 @@ impl Store {
         let snapshot = self.begin_read()?;
         let out = Database::builder().create(dest)?;
         let txn = out.begin_write()?;
-        let mut n = 0;
-        n += copy(&snapshot, &txn, META)?;
-        n += copy(&snapshot, &txn, CLIENT_TENANT)?;
-        n += copy(&snapshot, &txn, GRANTS)?;
-        n += copy(&snapshot, &txn, TENANTS)?;
-        n += copy_namespace(&snapshot, &txn, Ns::Platform)?;
-        let tenants: Vec<TenantRecord> = match snapshot.open_table(TENANTS) {
-            Ok(t) => t
-                .iter()?
-                .map(|r| decode(r?.1.value()))
-                .collect::<Result<_, _>>()?,
-            Err(redb::TableError::TableDoesNotExist(_)) => Vec::new(),
-            Err(e) => return Err(e.into()),
+        let mut copy = Copy {
+            src: &snapshot,
+            dst: &txn,
+            rows: 0,
         };
-        for t in tenants {
-            let scope = TenantScope::system(t.slug);
-            n += copy_namespace(&snapshot, &txn, Ns::from(&scope))?;
-        }
+        each_table(&snapshot, &mut copy)?;
+        let n = copy.rows;
         txn.commit()?;
         Ok(n)
     }

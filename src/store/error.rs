@@ -78,4 +78,8 @@ pub enum OpenError {
     },
     #[error("cannot open {path}: {msg}")]
     Io { path: String, msg: String },
+    #[error(
+        "{path} is corrupt ({why}); refusing to serve it. Restore the last backup: `sessiond restore --from FILE` (README, Backup and restore)"
+    )]
+    Corrupt { path: String, why: String },
 }

@@ -7,6 +7,7 @@
 //! A command that fails must fail before it writes (check, then write).
 
 mod backup;
+mod check;
 mod codec;
 mod error;
 pub mod tables;
@@ -21,6 +22,7 @@ use std::sync::{Arc, mpsc};
 use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableHandle};
 use tokio::sync::oneshot;
 
+pub use check::{CheckReport, check_file, check_offline};
 pub use codec::{decode, encode};
 pub use error::{OpenError, StoreError};
 pub use tables::{Ns, SCHEMA_VERSION, Space};
@@ -84,24 +86,14 @@ impl Store {
                 .open(&path)
                 .map_err(|e| io(&e))?;
         }
-        let builder = Database::builder();
-        // A non-empty file is never initialised: a foreign file is refused, not overwritten.
-        let opened = if fresh {
-            builder.create(&path)
-        } else {
-            builder.open(&path)
+        // The storage engine may panic on a corrupt file: that is a corrupt
+        // file, reported in one line, never a stack trace.
+        let corrupt = |why: String| OpenError::Corrupt {
+            path: shown.clone(),
+            why,
         };
-        let db = opened.map_err(|e| match e {
-            DatabaseError::DatabaseAlreadyOpen => OpenError::Locked(shown.clone()),
-            DatabaseError::Storage(redb::StorageError::Io(e))
-                if e.kind() != std::io::ErrorKind::InvalidData =>
-            {
-                io(&e)
-            }
-            _ => OpenError::Foreign(shown.clone()),
-        })?;
-        check_schema(&db, &shown)?;
-        let mut db = db;
+        let mut db = crate::telemetry::quietly(|| open_checked(&path, fresh, &shown))
+            .map_err(|why| corrupt(format!("the storage engine failed: {why}")))??;
         match compact_after_purges(&mut db, &path, COMPACT_AFTER_PURGED) {
             Ok(Some((before, after))) => {
                 tracing::info!(before, after, "compacted the database file")
@@ -200,6 +192,56 @@ impl Store {
     fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
         self.cell.with(|db| Ok(db.begin_read()?))
     }
+}
+
+/// Files up to this size get redb's full page check at every start (it reads
+/// every page: about ~N ms per 100 MiB here); larger ones only on `sessiond check`.
+const STARTUP_CHECK_MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+fn open_checked(path: &Path, fresh: bool, shown: &str) -> Result<Database, OpenError> {
+    let builder = Database::builder();
+    // A non-empty file is never initialised: a foreign file is refused, not overwritten.
+    let opened = if fresh {
+        builder.create(path)
+    } else {
+        builder.open(path)
+    };
+    let mut db = opened.map_err(|e| match e {
+        DatabaseError::DatabaseAlreadyOpen => OpenError::Locked(shown.to_owned()),
+        DatabaseError::Storage(redb::StorageError::Io(e))
+            if e.kind() != std::io::ErrorKind::InvalidData =>
+        {
+            OpenError::Io {
+                path: shown.to_owned(),
+                msg: e.to_string(),
+            }
+        }
+        DatabaseError::Storage(redb::StorageError::Corrupted(why)) => OpenError::Corrupt {
+            path: shown.to_owned(),
+            why,
+        },
+        _ => OpenError::Foreign(shown.to_owned()),
+    })?;
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if size <= STARTUP_CHECK_MAX_BYTES {
+        match db.check_integrity() {
+            Ok(true) => {}
+            Ok(false) => tracing::info!("repaired the database's allocator state"),
+            Err(e) => {
+                return Err(OpenError::Corrupt {
+                    path: shown.to_owned(),
+                    why: e.to_string(),
+                });
+            }
+        }
+    } else {
+        tracing::info!(
+            size,
+            "large database: full page check skipped at start-up; run `sessiond check` while stopped"
+        );
+    }
+    check_schema(&db, shown)?;
+    Ok(db)
 }
 
 /// `meta` key counting sessions purged since the last compaction (u64 LE).

@@ -112,6 +112,98 @@ pub fn table_name(ns: Ns<'_>, kind: Kind) -> String {
     }
 }
 
+/// What a table's values are, for code that walks every table (backup, check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Record {
+    /// An index or lookup table: no record to decode.
+    None,
+    Tenant,
+    Grant,
+    User,
+    Session,
+    Refresh,
+    Client,
+    Audit,
+}
+
+/// Something done to every table, with its key and value types.
+pub(crate) trait EachTable {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(
+        &mut self,
+        def: TableDefinition<'_, K, V>,
+        record: Record,
+    ) -> Result<(), super::StoreError>;
+}
+
+/// Every table of the snapshot: the global ones, the platform's, then each tenant's.
+pub(crate) fn each_table(
+    snapshot: &redb::ReadTransaction,
+    t: &mut impl EachTable,
+) -> Result<(), super::StoreError> {
+    use redb::ReadableTable;
+    each_global_table(t)?;
+    each_namespace_table(Ns::Platform, t)?;
+    let slugs: Vec<crate::domain::TenantId> = match snapshot.open_table(TENANTS) {
+        Ok(table) => table
+            .iter()?
+            .map(|r| {
+                let rec: crate::domain::TenantRecord = super::decode(r?.1.value())?;
+                Ok(rec.slug)
+            })
+            .collect::<Result<_, super::StoreError>>()?,
+        Err(redb::TableError::TableDoesNotExist(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    for slug in slugs {
+        let scope = TenantScope::system(slug);
+        each_namespace_table(Ns::from(&scope), t)?;
+    }
+    Ok(())
+}
+
+/// The global tables (`meta` first).
+fn each_global_table(t: &mut impl EachTable) -> Result<(), super::StoreError> {
+    t.table(META, Record::None)?;
+    t.table(TENANTS, Record::Tenant)?;
+    t.table(GRANTS, Record::Grant)?;
+    t.table(CLIENT_TENANT, Record::None)
+}
+
+/// One namespace's tables, typed as the views open them.
+fn each_namespace_table(ns: Ns<'_>, t: &mut impl EachTable) -> Result<(), super::StoreError> {
+    for kind in Kind::ALL {
+        let name = table_name(ns, kind);
+        match kind {
+            Kind::Users => t.table(TableDefinition::<u128, &[u8]>::new(&name), Record::User)?,
+            Kind::Sessions => {
+                t.table(TableDefinition::<u128, &[u8]>::new(&name), Record::Session)?
+            }
+            Kind::Clients => t.table(TableDefinition::<u128, &[u8]>::new(&name), Record::Client)?,
+            Kind::UsersByEmail => {
+                t.table(TableDefinition::<&str, u128>::new(&name), Record::None)?
+            }
+            Kind::SessionsByUser => t.table(
+                TableDefinition::<(u128, u128), ()>::new(&name),
+                Record::None,
+            )?,
+            Kind::SessionsByActivity => t.table(
+                TableDefinition::<(u8, i64, u128), ()>::new(&name),
+                Record::None,
+            )?,
+            Kind::Refresh => t.table(
+                TableDefinition::<&[u8; 32], &[u8]>::new(&name),
+                Record::Refresh,
+            )?,
+            Kind::RefreshBySession => t.table(
+                TableDefinition::<(u128, &[u8; 32]), ()>::new(&name),
+                Record::None,
+            )?,
+            Kind::Audit => t.table(TableDefinition::<u64, &[u8]>::new(&name), Record::Audit)?,
+        }
+    }
+    Ok(())
+}
+
 /// The slug a tenant table name belongs to, if it is one.
 pub fn tenant_of_table(name: &str) -> Option<&str> {
     name.strip_prefix("t/")?.split('/').next()

@@ -199,11 +199,20 @@ fn sigterm_exits_zero() {
     assert!(status.success(), "exit status {status:?}; stderr:\n{log}");
 }
 
-/// SPEC §1: a CLI command on a database a server holds fails with one line.
+/// SPEC §1: a CLI command that cannot reach the server holding the database
+/// (no control socket; `seed` never uses it) fails with one line.
 #[test]
 fn cli_refuses_a_database_held_by_a_server() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = Server::start(dir.path());
+    let seed = cli(dir.path(), &["seed", "--tenant", "held"], None);
+    assert!(
+        !seed.status.success(),
+        "seed on a held database: {}",
+        seed.stdout
+    );
+    assert!(seed.stderr.contains("in use"), "{}", seed.stderr);
+    std::fs::remove_file(dir.path().join("control.sock")).expect("unlink the socket");
     let create = [
         "tenant",
         "create",

@@ -2,20 +2,21 @@
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::auth::{Secret, TenantScope};
+mod local;
+
+use crate::auth::Secret;
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::domain::{Role, TenantId, Timestamp};
+use crate::control::Request;
+use crate::control::backup_file::{BackupWriter, read_passphrase};
+use crate::control::commands::summary;
+use crate::domain::TenantId;
 use crate::server::{ServeOptions, serve};
-use crate::service::Service;
-use crate::service::tenants::NewTenant;
-use crate::service::users::{Acting, NewUser};
-use crate::store::{Closer, Space, Store};
+use crate::store::Store;
 use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
@@ -53,6 +54,25 @@ pub enum Command {
     /// Check or export audit logs.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Take a consistent copy of the database (while the server runs, through its control socket).
+    Backup {
+        /// The file to write (must not exist); written with mode 0600.
+        #[arg(long, env = "SESSIOND_OUT")]
+        out: PathBuf,
+        /// Encrypt the copy with the passphrase in this file's first line.
+        #[arg(long, env = "SESSIOND_PASSPHRASE_FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty data dir (checked in full before it is put in place).
+    Restore {
+        #[arg(long, env = "SESSIOND_FROM")]
+        from: PathBuf,
+        /// For an encrypted backup: the file holding its passphrase.
+        #[arg(long, env = "SESSIOND_PASSPHRASE_FILE")]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Check the database: page checksums, every record, every audit chain (exit 1 naming the first problem).
+    Check,
     /// Write synthetic users and sessions into a stopped database (benchmarks).
     Seed {
         /// Tenant to fill (created, with an org admin, if missing).
@@ -194,6 +214,7 @@ pub enum AuditCmd {
 /// Run the parsed command; `Err` is one line for stderr.
 pub fn run(cli: Cli) -> Result<(), String> {
     telemetry::init(cli.log_format);
+    telemetry::install_panic_hook();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -238,35 +259,15 @@ pub fn run(cli: Cli) -> Result<(), String> {
             admin_name,
             admin_password_stdin,
         }) => {
-            let (password, generated) = password_from(admin_password_stdin)?;
-            rt.block_on(async {
-                let svc = open_service(&cli.data_dir).await?;
-                let new = NewTenant {
-                    slug,
-                    name,
-                    first_admin: NewUser {
-                        email: admin_email,
-                        display_name: admin_name,
-                        role: Role::OrgAdmin,
-                        password: password.clone(),
-                    },
-                };
-                let t = svc
-                    .create_tenant(Acting::operator(), new)
-                    .await
-                    .map_err(describe)?;
-                let admin = t
-                    .first_admin
-                    .as_ref()
-                    .map(|u| u.email.clone())
-                    .unwrap_or_default();
-                println!(
-                    "created tenant {} ({}) with org admin {admin}",
-                    t.slug, t.name
-                );
-                print_generated(generated.then_some(&password));
-                Ok(())
-            })
+            let admin_password = password_from(admin_password_stdin)?;
+            let req = Request::TenantCreate {
+                slug,
+                name,
+                admin_email,
+                admin_name,
+                admin_password,
+            };
+            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
         }
         Command::User(UserCmd::Create {
             tenant,
@@ -275,68 +276,61 @@ pub fn run(cli: Cli) -> Result<(), String> {
             role,
             password_stdin,
         }) => {
-            let (password, generated) = password_from(password_stdin)?;
-            let role = if role == "org_admin" {
-                Role::OrgAdmin
-            } else {
-                Role::Member
+            let password = password_from(password_stdin)?;
+            let req = Request::UserCreate {
+                tenant,
+                email,
+                name,
+                role,
+                password,
             };
-            rt.block_on(async {
-                let svc = open_service(&cli.data_dir).await?;
-                let t = TenantId::parse(&tenant).map_err(|e| format!("--tenant {e}"))?;
-                let scope = TenantScope::operator(t);
-                let new = NewUser {
-                    email,
-                    display_name: name,
-                    role,
-                    password: password.clone(),
-                };
-                let u = svc
-                    .create_user(&scope, Acting::operator(), new)
-                    .await
-                    .map_err(describe)?;
-                println!(
-                    "created user {} <{}> ({}) in {tenant}",
-                    u.id,
-                    u.email,
-                    u.role.as_str()
-                );
-                print_generated(generated.then_some(&password));
-                Ok(())
-            })
+            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
         }
-        Command::Audit(AuditCmd::Verify { tenant }) => rt.block_on(async {
-            let svc = open_service(&cli.data_dir).await?;
-            let spaces = match tenant {
-                Some(t) => vec![Space::Tenant(TenantScope::operator(
-                    TenantId::parse(&t).map_err(|e| format!("--tenant {e}"))?,
-                ))],
-                None => {
-                    let mut all = vec![Space::Platform];
-                    all.extend(
-                        svc.list_tenants()
-                            .await
-                            .map_err(describe)?
-                            .into_iter()
-                            .map(|t| Space::Tenant(TenantScope::operator(t.slug))),
-                    );
-                    all
-                }
-            };
-            let mut bad = None;
-            for space in spaces {
-                let label = crate::service::sessions::space_tid(&space).to_owned();
-                let r = svc.verify_audit(&space).await.map_err(describe)?;
-                match r.error {
-                    None => println!("{label}: ok, {} entries, head {}", r.entries, r.head_hash),
-                    Some(e) => {
-                        println!("{label}: BROKEN at {e}");
-                        bad.get_or_insert(format!("audit chain of {label} is broken: {e}"));
-                    }
-                }
-            }
-            bad.map_or(Ok(()), Err)
-        }),
+        Command::Audit(AuditCmd::Verify { tenant }) => operator(
+            &rt,
+            &cli.data_dir,
+            Request::AuditVerify { tenant },
+            &mut std::io::stdout(),
+        ),
+        Command::Audit(AuditCmd::Export { tenant, since }) => operator(
+            &rt,
+            &cli.data_dir,
+            Request::AuditExport { tenant, since },
+            &mut std::io::stdout().lock(),
+        ),
+        Command::Check => operator(&rt, &cli.data_dir, Request::Check, &mut std::io::stdout()),
+        Command::Backup {
+            out,
+            passphrase_file,
+        } => {
+            let pass = passphrase_file
+                .as_deref()
+                .map(read_passphrase)
+                .transpose()?;
+            let mut file = BackupWriter::create(&out, pass.as_ref())?;
+            operator(&rt, &cli.data_dir, Request::Backup, &mut file)?;
+            let bytes = file.finish()?;
+            let how = if pass.is_some() { ", encrypted" } else { "" };
+            println!("wrote {} ({bytes} bytes of database{how})", out.display());
+            Ok(())
+        }
+        Command::Restore {
+            from,
+            passphrase_file,
+        } => {
+            let pass = passphrase_file
+                .as_deref()
+                .map(read_passphrase)
+                .transpose()?;
+            let r = local::restore(&cli.data_dir, &from, pass.as_ref())?;
+            println!(
+                "restored {} into {}: {}",
+                from.display(),
+                cli.data_dir.join(crate::store::DB_FILE).display(),
+                summary(&r)
+            );
+            Ok(())
+        }
         Command::Seed {
             tenant,
             users,
@@ -364,73 +358,27 @@ pub fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Audit(AuditCmd::Export { tenant, since }) => rt.block_on(async {
-            let svc = open_service(&cli.data_dir).await?;
-            let t = TenantId::parse(&tenant).map_err(|e| format!("--tenant {e}"))?;
-            let since = since
-                .map(|s| {
-                    Timestamp::parse_rfc3339(&s)
-                        .ok_or_else(|| "--since must be an RFC 3339 time".to_owned())
-                })
-                .transpose()?;
-            let scope = TenantScope::operator(t);
-            let mut out = std::io::stdout().lock();
-            svc.export_audit_blocking(&scope, since, &mut out)
-                .map_err(describe)?;
-            out.flush().map_err(|e| e.to_string())
-        }),
     }
 }
 
-/// A service over the database for one CLI command. Dropping it closes the
-/// database cleanly (the writer thread is joined).
-struct CliService {
-    svc: Option<Arc<Service>>,
-    closer: Option<Closer>,
-}
-
-impl std::ops::Deref for CliService {
-    type Target = Service;
-    fn deref(&self) -> &Service {
-        // Present until drop.
-        self.svc.as_deref().unwrap_or_else(|| unreachable!())
+/// Run an operator command: through the running server's control socket,
+/// or on the file directly when no server holds it.
+fn operator(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    req: Request,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    if let Some(r) = crate::control::client::call(dir, &req, out) {
+        return r;
     }
+    local::run(rt, dir, req, out)
 }
 
-impl Drop for CliService {
-    fn drop(&mut self) {
-        self.svc.take();
-        if let Some(c) = self.closer.take() {
-            // Joining blocks: step out of the async worker to do it.
-            c.wait();
-        }
-    }
-}
-
-async fn open_service(dir: &std::path::Path) -> Result<CliService, String> {
-    let store = Store::open(dir).map_err(|e| e.to_string())?;
-    let closer = store.closer();
-    let svc = Service::start(store, Arc::new(SystemClock), Config::default()).await?;
-    Ok(CliService {
-        svc: Some(svc),
-        closer,
-    })
-}
-
-fn describe(e: crate::service::Error) -> String {
-    match e {
-        crate::service::Error::Validation(fields) => {
-            let parts: Vec<_> = fields.iter().map(|(f, m)| format!("{f} {m}")).collect();
-            format!("invalid input: {}", parts.join("; "))
-        }
-        crate::service::Error::NotFound => "no such tenant".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-fn password_from(stdin: bool) -> Result<(Secret, bool), String> {
+/// `--…-stdin`: the first line of stdin; otherwise `None` (one is generated).
+fn password_from(stdin: bool) -> Result<Option<Secret>, String> {
     if !stdin {
-        return Ok((Secret::random(18), true));
+        return Ok(None);
     }
     let mut line = String::new();
     std::io::stdin()
@@ -441,11 +389,5 @@ fn password_from(stdin: bool) -> Result<(Secret, bool), String> {
     if pw.is_empty() {
         return Err("no password on stdin".into());
     }
-    Ok((Secret::new(pw), false))
-}
-
-fn print_generated(password: Option<&Secret>) {
-    if let Some(p) = password {
-        println!("password (shown once): {}", p.expose());
-    }
+    Ok(Some(Secret::new(pw)))
 }
