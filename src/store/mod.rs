@@ -228,7 +228,11 @@ fn open_checked(path: &Path, fresh: bool, shown: &str) -> Result<Database, OpenE
     if size <= STARTUP_CHECK_MAX_BYTES {
         let started = std::time::Instant::now();
         let checked = db.check_integrity();
-        tracing::debug!(size, ms = started.elapsed().as_millis() as u64, "page check");
+        tracing::debug!(
+            size,
+            ms = started.elapsed().as_millis() as u64,
+            "page check"
+        );
         match checked {
             Ok(true) => {}
             Ok(false) => tracing::info!("repaired the database's allocator state"),
