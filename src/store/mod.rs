@@ -407,70 +407,43 @@ mod tests {
         assert!(err.starts_with("entry 3:"), "{err}");
     }
 
-    #[test]
-    fn group_commit_applies_concurrent_writes_and_reports_each_result() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(4)
-            .build()
-            .unwrap();
-        let seqs = rt.block_on(async {
-            let tasks: Vec<_> = (0..64)
-                .map(|i| {
-                    let s = store.clone();
-                    tokio::spawn(async move {
-                        s.write(move |tx| {
-                            if i == 7 {
-                                return Err(StoreError::Conflict("no".into()));
-                            }
-                            let scope = acme();
-                            tx.append_audit(
-                                Ns::from(&scope),
-                                Timestamp::from_millis(0),
-                                AuditEvent::new(Actor::system(), "x"),
-                            )
-                        })
-                        .await
-                    })
-                })
-                .collect();
-            let mut out = Vec::new();
-            for t in tasks {
-                out.push(t.await.unwrap());
-            }
-            out
-        });
-        assert_eq!(seqs.iter().filter(|r| r.is_err()).count(), 1);
-        let mut ok: Vec<u64> = seqs.into_iter().filter_map(Result::ok).collect();
-        ok.sort_unstable();
-        assert_eq!(ok, (1..=63).collect::<Vec<_>>());
-        assert_eq!(verify(&store), Ok(63));
+    /// How job `fail_at` of [`concurrent_appends`] goes wrong.
+    #[derive(Clone, Copy)]
+    enum Fail {
+        /// Refuses before writing (check, then write).
+        ConflictBefore,
+        /// Panics after writing.
+        PanicAfter,
     }
 
-    #[test]
+    /// `n` concurrent audit appends, queued together so they share batches.
     #[allow(clippy::panic)]
-    fn a_panicking_job_fails_its_caller_only_and_the_writer_survives() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+    fn concurrent_appends(
+        store: &Store,
+        n: usize,
+        fail_at: usize,
+        fail: Fail,
+    ) -> Vec<Result<u64, StoreError>> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()
             .unwrap();
-        let results = rt.block_on(async {
-            // Queued together, so most land in one batch with the panicking job.
-            let tasks: Vec<_> = (0..16)
+        rt.block_on(async {
+            let tasks: Vec<_> = (0..n)
                 .map(|i| {
                     let s = store.clone();
                     tokio::spawn(async move {
                         s.write(move |tx| {
+                            if i == fail_at && matches!(fail, Fail::ConflictBefore) {
+                                return Err(StoreError::Conflict("no".into()));
+                            }
                             let scope = acme();
                             let seq = tx.append_audit(
                                 Ns::from(&scope),
                                 Timestamp::from_millis(0),
                                 AuditEvent::new(Actor::system(), "x"),
                             )?;
-                            if i == 5 {
+                            if i == fail_at {
                                 panic!("job {i} fails after writing");
                             }
                             Ok(seq)
@@ -484,7 +457,26 @@ mod tests {
                 out.push(t.await.unwrap());
             }
             out
-        });
+        })
+    }
+
+    #[test]
+    fn group_commit_applies_concurrent_writes_and_reports_each_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let seqs = concurrent_appends(&store, 64, 7, Fail::ConflictBefore);
+        assert_eq!(seqs.iter().filter(|r| r.is_err()).count(), 1);
+        let mut ok: Vec<u64> = seqs.into_iter().filter_map(Result::ok).collect();
+        ok.sort_unstable();
+        assert_eq!(ok, (1..=63).collect::<Vec<_>>());
+        assert_eq!(verify(&store), Ok(63));
+    }
+
+    #[test]
+    fn a_panicking_job_fails_its_caller_only_and_the_writer_survives() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let results = concurrent_appends(&store, 16, 5, Fail::PanicAfter);
         assert!(
             results[5].is_err(),
             "the panicking job's caller gets an error"

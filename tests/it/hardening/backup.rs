@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::process::{Server, USER_PASSWORD, api_create_tenant, cli, cli_create_tenant};
+use crate::support::process::{
+    CliOut, Server, USER_PASSWORD, api_create_tenant, cli, cli_create_tenant,
+};
 
 fn audit_actions(s: &Server, path: &str, token: &str) -> Vec<String> {
     let r = s.get(path, Some(token));
@@ -17,6 +19,15 @@ fn audit_actions(s: &Server, path: &str, token: &str) -> Vec<String> {
         .iter()
         .filter_map(|e| e["action"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// `sessiond CMD FLAG FILE [--passphrase-file PASS]` on `dir`.
+fn with_file(dir: &Path, cmd: &str, flag: &str, file: &Path, pass: Option<&Path>) -> CliOut {
+    let mut args = vec![cmd, flag, file.to_str().unwrap()];
+    if let Some(p) = pass {
+        args.extend(["--passphrase-file", p.to_str().unwrap()]);
+    }
+    cli(dir, &args, None)
 }
 
 fn mode(p: &Path) -> u32 {
@@ -82,21 +93,13 @@ fn backup_through_the_control_socket_while_serving_and_no_http_route() {
     );
 
     let plain = out_dir.path().join("plain.redb");
-    let b = cli(
-        dir.path(),
-        &["backup", "--out", plain.to_str().unwrap()],
-        None,
-    );
+    let b = with_file(dir.path(), "backup", "--out", &plain, None);
     assert!(b.status.success(), "{}{}", b.stdout, b.stderr);
     assert_eq!(mode(&plain), 0o600);
     let size = std::fs::metadata(&plain).unwrap().len();
 
     // Never over an existing file.
-    let again = cli(
-        dir.path(),
-        &["backup", "--out", plain.to_str().unwrap()],
-        None,
-    );
+    let again = with_file(dir.path(), "backup", "--out", &plain, None);
     assert!(!again.status.success());
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
     assert_eq!(std::fs::metadata(&plain).unwrap().len(), size);
@@ -127,17 +130,7 @@ fn backup_through_the_control_socket_while_serving_and_no_http_route() {
     let pass = out_dir.path().join("pass");
     std::fs::write(&pass, "a long backup passphrase\n").unwrap();
     let sealed = out_dir.path().join("sealed.bak");
-    let b = cli(
-        dir.path(),
-        &[
-            "backup",
-            "--out",
-            sealed.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-        None,
-    );
+    let b = with_file(dir.path(), "backup", "--out", &sealed, Some(&pass));
     assert!(b.status.success(), "{}", b.stderr);
     let bytes = std::fs::read(&sealed).unwrap();
     assert!(bytes.starts_with(b"SESSIOND-BACKUP"));
@@ -159,11 +152,7 @@ fn backup_through_the_control_socket_while_serving_and_no_http_route() {
 
     // The encrypted one needs its passphrase, and restores in full.
     let target = tempfile::tempdir().unwrap();
-    let r = cli(
-        target.path(),
-        &["restore", "--from", sealed.to_str().unwrap()],
-        None,
-    );
+    let r = with_file(target.path(), "restore", "--from", &sealed, None);
     assert!(
         !r.status.success() && r.stderr.contains("--passphrase-file"),
         "{}",
@@ -171,33 +160,13 @@ fn backup_through_the_control_socket_while_serving_and_no_http_route() {
     );
     let wrong = out_dir.path().join("wrong");
     std::fs::write(&wrong, "not the right passphrase").unwrap();
-    let r = cli(
-        target.path(),
-        &[
-            "restore",
-            "--from",
-            sealed.to_str().unwrap(),
-            "--passphrase-file",
-            wrong.to_str().unwrap(),
-        ],
-        None,
-    );
+    let r = with_file(target.path(), "restore", "--from", &sealed, Some(&wrong));
     assert!(
         !r.status.success() && r.stderr.contains("wrong passphrase"),
         "{}",
         r.stderr
     );
-    let r = cli(
-        target.path(),
-        &[
-            "restore",
-            "--from",
-            sealed.to_str().unwrap(),
-            "--passphrase-file",
-            pass.to_str().unwrap(),
-        ],
-        None,
-    );
+    let r = with_file(target.path(), "restore", "--from", &sealed, Some(&pass));
     assert!(r.status.success(), "{}{}", r.stdout, r.stderr);
     assert_eq!(mode(&target.path().join("sessiond.redb")), 0o600);
     let s3 = Server::start(target.path());
@@ -216,18 +185,10 @@ fn restore_refuses_a_data_dir_that_holds_a_database() {
     cli_create_tenant(dir.path(), "acme");
     let out = tempfile::tempdir().unwrap();
     let copy = out.path().join("b.redb");
-    let b = cli(
-        dir.path(),
-        &["backup", "--out", copy.to_str().unwrap()],
-        None,
-    );
+    let b = with_file(dir.path(), "backup", "--out", &copy, None);
     assert!(b.status.success(), "offline backup: {}", b.stderr);
     let before = std::fs::read(dir.path().join("sessiond.redb")).unwrap();
-    let r = cli(
-        dir.path(),
-        &["restore", "--from", copy.to_str().unwrap()],
-        None,
-    );
+    let r = with_file(dir.path(), "restore", "--from", &copy, None);
     assert!(!r.status.success());
     assert!(r.stderr.contains("already exists"), "{}", r.stderr);
     assert_eq!(

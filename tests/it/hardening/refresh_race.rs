@@ -5,7 +5,22 @@ use std::sync::{Arc, Barrier};
 
 use serde_json::json;
 
-use crate::support::process::{Server, Tokens, api_create_tenant, send};
+use crate::support::process::{Resp, Server, Tokens, api_create_tenant, send};
+
+/// `n` threads refresh the same token at once.
+fn race(s: &Arc<Server>, refresh: &str, n: usize) -> Vec<Resp> {
+    let barrier = Arc::new(Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (s, b, rt) = (s.clone(), barrier.clone(), refresh.to_owned());
+            std::thread::spawn(move || {
+                b.wait();
+                s.refresh(&rt)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
 
 fn grace_tenant(s: &Server) -> Tokens {
     let root = s.platform_login();
@@ -31,17 +46,7 @@ fn sixteen_racing_refreshes_in_the_grace_window_share_one_successor() {
     let dir = tempfile::tempdir().unwrap();
     let s = Arc::new(Server::start(dir.path()));
     let t0 = grace_tenant(&s);
-    let barrier = Arc::new(Barrier::new(16));
-    let handles: Vec<_> = (0..16)
-        .map(|_| {
-            let (s, b, rt) = (s.clone(), barrier.clone(), t0.refresh.clone());
-            std::thread::spawn(move || {
-                b.wait();
-                s.refresh(&rt)
-            })
-        })
-        .collect();
-    let answers: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let answers = race(&s, &t0.refresh, 16);
     let successors: HashSet<String> = answers.iter().map(|r| Tokens::from(r).refresh).collect();
     assert_eq!(successors.len(), 1, "every retry gets the same successor");
     let t1 = Tokens::from(&answers[0]);
@@ -63,20 +68,7 @@ fn grace_zero_keeps_exactly_one_winner() {
     let root = s.platform_login();
     let email = api_create_tenant(&s, &root.access, "zero");
     let t0 = s.login("zero", &email);
-    let barrier = Arc::new(Barrier::new(8));
-    let handles: Vec<_> = (0..8)
-        .map(|_| {
-            let (s, b, rt) = (s.clone(), barrier.clone(), t0.refresh.clone());
-            std::thread::spawn(move || {
-                b.wait();
-                s.refresh(&rt)
-            })
-        })
-        .collect();
-    let ok = handles
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .filter(|r| r.status == 200)
-        .count();
+    let answers = race(&s, &t0.refresh, 8);
+    let ok = answers.iter().filter(|r| r.status == 200).count();
     assert_eq!(ok, 1);
 }
