@@ -20,6 +20,8 @@ pub struct Config {
     pub session_retention_secs: i64,
     /// A request (body read included) that takes longer is answered 503 `request_timeout`.
     pub request_timeout: Duration,
+    /// Verified access tokens remembered (about 0.5 KiB each); 0 = off.
+    pub token_cache_entries: usize,
 }
 
 impl Default for Config {
@@ -36,6 +38,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             session_retention_secs: 30 * 86_400,
             request_timeout: Duration::from_secs(30),
+            token_cache_entries: 32_768,
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     pub listen: String,
     pub demo: bool,
+    /// The database's page cache.
+    pub cache_mib: u64,
     pub limits: ConnLimits,
     pub config: Config,
     pub bootstrap_email: Option<String>,
@@ -26,7 +28,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     // Before anything is bound: a stop request that arrives right after
     // `listening on` must take the graceful path, not the default action.
     let shutdown = shutdown_signal()?;
-    let store = Store::open(&opts.data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open_with_cache(&opts.data_dir, opts.cache_mib.saturating_mul(1 << 20))
+        .map_err(|e| e.to_string())?;
     let closer = store.closer();
     let svc = Service::start(store, Arc::new(SystemClock), opts.config.clone()).await?;
 

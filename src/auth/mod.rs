@@ -4,6 +4,7 @@ pub mod password;
 pub mod principal;
 pub mod secret;
 pub mod token;
+pub mod verified;
 
 pub use principal::{Principal, Realm, TenantScope};
 pub use secret::Secret;

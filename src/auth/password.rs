@@ -91,8 +91,10 @@ impl Passwords {
             .map(|n| n.get())
             .unwrap_or(2);
         let dummy = hash_blocking(&Secret::random(16))?;
+        // Half the cores hash passwords: a login flood must not starve token checks.
+        let hashers = cores.div_ceil(2);
         Ok(Self {
-            permits: Arc::new(Semaphore::new(cores)),
+            permits: Arc::new(Semaphore::new(hashers)),
             waiting: Arc::default(),
             max_waiting: cores * WAITING_PER_CORE,
             dummy: Arc::new(dummy),

@@ -132,6 +132,13 @@ pub struct ServeArgs {
         default_value_t = 100
     )]
     pub login_account_failure_limit: u32,
+    /// Verified access tokens remembered so each signature is checked once
+    /// (about 0.5 KiB each; 0 turns it off). Revocation is checked on every request regardless.
+    #[arg(long, env = "SESSIOND_TOKEN_CACHE_ENTRIES", default_value_t = 32_768)]
+    pub token_cache_entries: usize,
+    /// The database's page cache, in MiB.
+    #[arg(long, env = "SESSIOND_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(4..=65_536))]
+    pub cache_mib: u64,
     /// Failures are forgotten this long after the last one.
     #[arg(long, env = "SESSIOND_LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub login_failure_window: Duration,
@@ -227,6 +234,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 activity_flush: std::time::Duration::from_secs(a.activity_flush_secs),
                 session_retention_secs: a.session_retention_days * 86_400,
                 request_timeout: a.request_timeout,
+                token_cache_entries: a.token_cache_entries,
                 login_limits: crate::service::limiter::Limits {
                     free_failures: a.login_free_failures,
                     max_delay_secs: a.login_max_delay.as_secs().max(1) as i64,
@@ -240,6 +248,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 data_dir: cli.data_dir,
                 listen: a.listen,
                 demo: a.demo,
+                cache_mib: a.cache_mib,
                 limits: crate::http::conn::ConnLimits {
                     header_timeout: a.header_timeout,
                     shutdown_timeout: a.shutdown_timeout,

@@ -1,5 +1,7 @@
 //! Login, refresh, logout, the per-request check, introspection, RFC 7009 revocation.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::json;
 
@@ -10,6 +12,7 @@ use super::sessions::{
 use super::{ClientMeta, Error, Result, Service};
 use crate::auth::secret::Secret;
 use crate::auth::token::{Claims, TokenError};
+use crate::auth::verified::token_key;
 use crate::auth::{Principal, Realm, TenantScope};
 use crate::domain::session::Rotation;
 use crate::domain::user::normalize_email;
@@ -304,11 +307,30 @@ impl Service {
     /// active → not idle/absolute expired → user not disabled, session not
     /// before the user's "valid after" mark. Counts as activity.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal> {
-        let claims = self.keys.verify(bearer, self.now()).map_err(|e| match e {
-            TokenError::Invalid => Error::TokenInvalid,
-            TokenError::Expired => Error::TokenExpired,
-        })?;
+        let claims = self.verify_token(bearer)?;
         self.admit_claims(&claims).await
+    }
+
+    /// Signature and claims, checked once per token (then cached); expiry on every call.
+    pub(crate) fn verify_token(&self, token: &str) -> Result<Arc<Claims>> {
+        let now = self.now();
+        let key = token_key(token);
+        let claims = match self.verified.get(&key) {
+            Some(c) => c,
+            None => {
+                let c = self.keys.verify(token, now).map_err(|e| match e {
+                    TokenError::Invalid => Error::TokenInvalid,
+                    TokenError::Expired => Error::TokenExpired,
+                })?;
+                let c = Arc::new(c);
+                self.verified.insert(key, c.clone(), now.unix_secs());
+                c
+            }
+        };
+        if claims.exp <= now.unix_secs() {
+            return Err(Error::TokenExpired);
+        }
+        Ok(claims)
     }
 
     /// The rest of SPEC §4's check for claims whose signature already verified.
@@ -316,21 +338,20 @@ impl Service {
         let now = self.now();
         let (space, sid, uid) = parse_subject(claims)?;
         let read_space = space.clone();
-        let found = self
-            .store
-            .read(move |rx| {
-                let ns = read_space.ns();
-                let Some(session) = rx.session(ns, sid)? else {
-                    return Ok(None);
-                };
-                let (user, grant) = subject_of(rx, ns, &session)?;
-                let policy = match &read_space {
-                    Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy),
-                    Space::Platform => None,
-                };
-                Ok(Some((session, user, grant, policy)))
-            })
-            .await?;
+        // Point reads of a few records: on this thread, not a blocking pool
+        // hop, which would cost more than the reads.
+        let found = self.store.read_blocking(move |rx| {
+            let ns = read_space.ns();
+            let Some(session) = rx.session(ns, sid)? else {
+                return Ok(None);
+            };
+            let (user, grant) = subject_of(rx, ns, &session)?;
+            let policy = match &read_space {
+                Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy),
+                Space::Platform => None,
+            };
+            Ok(Some((session, user, grant, policy)))
+        })?;
         let Some((session, Some(user), grant, policy)) = found else {
             return Err(Error::TokenInvalid);
         };

@@ -27,7 +27,7 @@ impl Service {
                 .await
                 .unwrap_or(inactive));
         }
-        let Ok(claims) = self.keys.verify(token, self.now()) else {
+        let Ok(claims) = self.verify_token(token) else {
             return Ok(inactive);
         };
         if claims.tid != tenant.as_str() {

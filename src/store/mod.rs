@@ -65,8 +65,13 @@ impl std::fmt::Debug for Store {
 pub const DB_FILE: &str = "sessiond.redb";
 
 impl Store {
-    /// Open (or create) `dir/sessiond.redb` and start the writer thread.
+    /// Open (or create) `dir/sessiond.redb` with the default page cache.
     pub fn open(dir: &Path) -> Result<Store, OpenError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Open (or create) `dir/sessiond.redb` and start the writer thread.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, OpenError> {
         let path = dir.join(DB_FILE);
         let shown = path.display().to_string();
         let io = |e: &dyn std::fmt::Display| OpenError::Io {
@@ -92,7 +97,8 @@ impl Store {
             path: shown.clone(),
             why,
         };
-        let mut db = crate::telemetry::quietly(|| open_checked(&path, fresh, &shown))
+        let cache = usize::try_from(cache_bytes).unwrap_or(usize::MAX);
+        let mut db = crate::telemetry::quietly(|| open_checked(&path, fresh, &shown, cache))
             .map_err(|why| corrupt(format!("the storage engine failed: {why}")))??;
         match compact_after_purges(&mut db, &path, COMPACT_AFTER_PURGED) {
             Ok(Some((before, after))) => {
@@ -105,7 +111,7 @@ impl Store {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| io(&e))?;
 
-        let cell = Arc::new(DbCell::new(db, path.clone()));
+        let cell = Arc::new(DbCell::new(db, path.clone(), cache));
         let (tx, rx) = mpsc::channel();
         let writer_cell = cell.clone();
         let thread = std::thread::Builder::new()
@@ -200,8 +206,17 @@ impl Store {
 /// by `sessiond check`.
 const STARTUP_CHECK_MAX_BYTES: u64 = 96 * 1024 * 1024;
 
-fn open_checked(path: &Path, fresh: bool, shown: &str) -> Result<Database, OpenError> {
-    let builder = Database::builder();
+/// redb's page cache unless configured (its own default is 1 GiB).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
+
+fn open_checked(
+    path: &Path,
+    fresh: bool,
+    shown: &str,
+    cache: usize,
+) -> Result<Database, OpenError> {
+    let mut builder = Database::builder();
+    builder.set_cache_size(cache);
     // A non-empty file is never initialised: a foreign file is refused, not overwritten.
     let opened = if fresh {
         builder.create(path)

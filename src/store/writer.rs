@@ -32,15 +32,17 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 pub(super) struct DbCell {
     db: RwLock<Option<Database>>,
     path: PathBuf,
+    cache: usize,
     /// `false` while commits fail; `/readyz` reports it.
     writable: AtomicBool,
 }
 
 impl DbCell {
-    pub(super) fn new(db: Database, path: PathBuf) -> Self {
+    pub(super) fn new(db: Database, path: PathBuf, cache: usize) -> Self {
         Self {
             db: RwLock::new(Some(db)),
             path,
+            cache,
             writable: AtomicBool::new(true),
         }
     }
@@ -67,7 +69,9 @@ impl DbCell {
     fn reopen(&self) -> Result<(), StoreError> {
         let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
         guard.take();
-        let db = Database::builder().open(&self.path)?;
+        let db = Database::builder()
+            .set_cache_size(self.cache)
+            .open(&self.path)?;
         *guard = Some(db);
         Ok(())
     }

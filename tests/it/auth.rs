@@ -1111,3 +1111,67 @@ async fn failed_login_for_an_unknown_tenant_is_in_the_platform_log() {
     assert_eq!(items[0]["target"], "who@nope.test");
     assert!(!audit.text.contains("secret-guess-1"));
 }
+
+// ----------------------------------------------------- verified-token cache
+
+/// A token whose signature check is cached is still refused the moment its
+/// session, user or valid-after mark says so, and at its expiry.
+#[tokio::test]
+async fn the_verified_token_cache_never_outlives_authorization() {
+    let app = TestApp::new().await;
+    let admin = acme(&app).await;
+    let uid = |t: &Tokens| t.session_id.clone();
+    let verify = |t: String| {
+        let app = &app;
+        async move { app.get("/v1/auth/verify", Some(&t)).await }
+    };
+
+    // Admin revoke.
+    let t = app.login("acme", MEMBER).await;
+    assert_ok(&verify(t.access.clone()).await);
+    assert_ok(&verify(t.access.clone()).await);
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/sessions/{}/revoke", uid(&t)),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_ok(&r);
+    assert_revoked(&verify(t.access.clone()).await, "admin_revoked");
+
+    // Force sign-out (the valid-after mark) and disabling the user.
+    let t = app.login("acme", MEMBER).await;
+    assert_ok(&verify(t.access.clone()).await);
+    let me = me(&app, &t.access).await;
+    let member = me.body["user"]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            &format!("/v1/tenants/acme/users/{member}/revoke-sessions"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_ok(&r);
+    assert_revoked(&verify(t.access.clone()).await, "user_sessions_revoked");
+    app.clock.advance_secs(1);
+    let t = app.login("acme", MEMBER).await;
+    assert_ok(&verify(t.access.clone()).await);
+    let r = app
+        .patch(
+            &format!("/v1/tenants/acme/users/{member}"),
+            Some(&admin.access),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_ok(&r);
+    assert_revoked(&verify(t.access.clone()).await, "user_disabled");
+
+    // Expiry is checked on every hit, not only when the entry was made.
+    let t = app.login("acme", "admin@acme.test").await;
+    assert_ok(&verify(t.access.clone()).await);
+    app.clock.advance_secs(301);
+    verify(t.access.clone())
+        .await
+        .assert_error(401, "token_expired");
+}
