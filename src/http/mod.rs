@@ -27,6 +27,8 @@ pub use state::AppState;
 
 /// Request bodies above this are refused with 413 `payload_too_large`.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// The bulk revocation body: 10,000 session ids fit.
+pub const BULK_BODY_LIMIT: usize = 512 * 1024;
 
 pub fn app(state: AppState) -> Router {
     metrics::init();
@@ -72,7 +74,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/tenants/{t}/sessions", get(sessions::list))
         .route(
             "/v1/tenants/{t}/sessions/revoke",
-            post(sessions::revoke_bulk),
+            // Room for MAX_IDS session ids in one request.
+            post(sessions::revoke_bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
         )
         .route("/v1/tenants/{t}/sessions/{sid}", get(sessions::show))
         .route(

@@ -32,7 +32,7 @@ pub enum Error {
     Validation(Vec<(String, String)>),
     #[error("{0}")]
     Conflict(String),
-    #[error("request body is larger than 64 KiB")]
+    #[error("request body is too large (64 KiB; 512 KiB for a bulk revocation)")]
     PayloadTooLarge,
     #[error("too many attempts; retry later")]
     RateLimited { retry_after_secs: u64 },

@@ -188,7 +188,7 @@ pub(crate) fn admit(
     support.map_or(Ok(()), Err)
 }
 
-/// Revoke one session; `false` if it does not exist or is already revoked.
+/// Revoke one session if active; `true` if it was.
 pub(crate) fn revoke_in(
     tx: &mut Tx<'_>,
     ns: Ns<'_>,
@@ -198,22 +198,34 @@ pub(crate) fn revoke_in(
     reason: RevokeReason,
     note: Option<String>,
 ) -> std::result::Result<bool, StoreError> {
-    let Some(old) = tx.session(ns, sid)? else {
-        return Ok(false);
-    };
-    if !old.is_active() {
-        return Ok(false);
-    }
-    let mut s = old.clone();
-    s.state = SessionState::Revoked {
-        at: now,
-        by,
-        reason,
-        note,
-    };
-    tx.replace_session(ns, &old, &s)?;
-    metrics::counter!("sessiond_revocations_total", "reason" => reason.as_str()).increment(1);
-    Ok(true)
+    Ok(!revoke_many_in(tx, ns, &[sid], now, by, reason, note)?.is_empty())
+}
+
+/// Revoke those of `ids` that are active, in one pass over the tables;
+/// answers the ids that were.
+pub(crate) fn revoke_many_in(
+    tx: &mut Tx<'_>,
+    ns: Ns<'_>,
+    ids: &[SessionId],
+    now: Timestamp,
+    by: Option<UserId>,
+    reason: RevokeReason,
+    note: Option<String>,
+) -> std::result::Result<Vec<SessionId>, StoreError> {
+    let ended = tx.update_sessions(ns, ids, |old| {
+        old.is_active().then(|| SessionRecord {
+            state: SessionState::Revoked {
+                at: now,
+                by,
+                reason,
+                note: note.clone(),
+            },
+            ..old.clone()
+        })
+    })?;
+    metrics::counter!("sessiond_revocations_total", "reason" => reason.as_str())
+        .increment(ended.len() as u64);
+    Ok(ended)
 }
 
 /// Revoke every active session of a user but `keep`; how many were revoked.
@@ -226,13 +238,9 @@ pub(crate) fn revoke_user_in(
     by: Option<UserId>,
     reason: RevokeReason,
 ) -> std::result::Result<usize, StoreError> {
-    let mut n = 0;
-    for sid in tx.session_ids_of_user(ns, uid)? {
-        if Some(sid) != keep && revoke_in(tx, ns, sid, now, by, reason, None)? {
-            n += 1;
-        }
-    }
-    Ok(n)
+    let mut ids = tx.session_ids_of_user(ns, uid)?;
+    ids.retain(|&sid| Some(sid) != keep);
+    Ok(revoke_many_in(tx, ns, &ids, now, by, reason, None)?.len())
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> String {

@@ -447,6 +447,41 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Change many sessions with each table opened once: `f` answers the new
+    /// record, or `None` to leave one as it is. Returns the ids changed.
+    pub fn update_sessions(
+        &mut self,
+        ns: Ns<'_>,
+        ids: &[SessionId],
+        mut f: impl FnMut(&SessionRecord) -> Option<SessionRecord>,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let sessions = table_name(ns, Kind::Sessions);
+        let by_activity = table_name(ns, Kind::SessionsByActivity);
+        let mut rows = self.table(def!(sessions: u128 => &[u8]))?;
+        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
+        let key = |r: &SessionRecord| {
+            (
+                u8::from(!r.is_active()),
+                r.last_activity_at.millis(),
+                r.id.as_u128(),
+            )
+        };
+        let mut changed = Vec::new();
+        for &id in ids {
+            let Some(old) = get_rec::<SessionRecord, u128>(&rows, id.as_u128())? else {
+                continue;
+            };
+            let Some(new) = f(&old) else { continue };
+            rows.insert(id.as_u128(), encode(&new).as_slice())?;
+            if key(&old) != key(&new) {
+                idx.remove(key(&old))?;
+                idx.insert(key(&new), ())?;
+            }
+            changed.push(id);
+        }
+        Ok(changed)
+    }
+
     pub fn put_refresh(
         &mut self,
         ns: Ns<'_>,

@@ -1070,6 +1070,43 @@ async fn bulk_revoke_by_ids() {
 }
 
 #[tokio::test]
+async fn ten_thousand_session_ids_fit_in_one_bulk_request() {
+    let app = TestApp::new().await;
+    let (admin, _) = acme(&app).await;
+    let a = app.login(T, ALICE).await;
+    let mut ids: Vec<String> = (0..9_999u64)
+        .map(|i| format!("01890000-0000-7000-8000-{i:012}"))
+        .collect();
+    ids.push(a.session_id.clone());
+    let r = bulk(
+        &app,
+        &admin,
+        json!({"session_ids": ids, "reason": "incident"}),
+    )
+    .await;
+    assert_ok(&r);
+    assert_eq!(r.body, json!({"revoked": 1}));
+    assert_revoked(&me(&app, &a.access).await, "bulk_revoked");
+    // One more id is a validation error naming the field; a body past the
+    // route's cap is 413.
+    ids.push("01890000-0000-7000-8000-999999999999".into());
+    let r = bulk(&app, &admin, json!({"session_ids": ids})).await;
+    r.assert_error(400, "validation_failed");
+    let huge = "x".repeat(600 * 1024);
+    let r = bulk(&app, &admin, json!({"session_ids": [], "reason": huge})).await;
+    r.assert_error(413, "payload_too_large");
+    // Other routes keep the 64 KiB cap.
+    let r = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({"tenant": T, "email": "x", "password": "x".repeat(70 * 1024)}),
+        )
+        .await;
+    r.assert_error(413, "payload_too_large");
+}
+
+#[tokio::test]
 async fn bulk_revoke_never_means_everything_by_accident() {
     let app = TestApp::new().await;
     let (admin, [alice, ..]) = acme(&app).await;
