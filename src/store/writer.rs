@@ -220,6 +220,9 @@ fn apply_all(cell: &DbCell, batch: &mut [Box<dyn Job>]) -> Applied {
     };
     let mut txn = txn;
     txn.set_two_phase_commit(true);
+    // Saves the allocator state with each commit: restart after a crash
+    // needs no walk over the whole file (bounded start-up time and memory).
+    txn.set_quick_repair(true);
     let mut storage_failed = false;
     {
         let mut tx = Tx::new(&txn);
