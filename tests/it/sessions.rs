@@ -343,6 +343,36 @@ async fn pagination_collects_every_session_exactly_once_in_both_sorts() {
     );
 }
 
+#[tokio::test]
+async fn revoked_by_creation_pages_through_exactly_the_revoked_sessions() {
+    let app = TestApp::new().await;
+    let (admin, sessions) = thirty_sessions(&app).await;
+    let mut revoked: Vec<String> = Vec::new();
+    for i in [3, 9, 10, 17, 22, 28, 29] {
+        let sid = &sessions[i].session_id;
+        let r = app
+            .post(&format!("/v1/tenants/{T}/sessions/{sid}/revoke"), Some(&admin.access), json!({}))
+            .await;
+        assert_ok(&r);
+        revoked.push(sid.clone());
+    }
+    revoked.sort_by(|a, b| b.cmp(a));
+    for limit in [1, 3, 7, 50] {
+        let rows = collect(&app, &admin, "status=revoked&sort=created_desc", limit).await;
+        assert_eq!(ids(&rows), revoked, "limit={limit}");
+        assert!(rows.iter().all(|r| r["status"] == "revoked"));
+    }
+    // Combined with a user filter.
+    let alice = sessions[3].session_id.clone();
+    let uid = show(&app, &admin, &alice).await.body["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rows = collect(&app, &admin, &format!("status=revoked&sort=created_desc&user_id={uid}"), 2).await;
+    assert!(rows.iter().all(|r| r["user"]["id"] == uid.as_str()));
+    assert!(ids(&rows).contains(&alice));
+}
+
 /// Page through with `status` and `sort`, creating two sessions and revoking one
 /// already-listed and one not-yet-listed session between page fetches.
 async fn paginate_under_churn(sort: &str, status: &str) {

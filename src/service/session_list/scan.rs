@@ -11,6 +11,9 @@ use crate::store::{Ns, Reads, StoreError};
 /// Users whose sessions a `q` search collects directly (else: filter while scanning).
 const DIRECT_USERS: usize = 2000;
 const CHUNK: usize = 256;
+/// Up to this many revoked sessions, `status=revoked&sort=created_desc`
+/// gathers them from the index instead of walking creation order.
+const FEW_REVOKED: usize = 20_000;
 
 pub(crate) struct Lister<'a, R: Reads> {
     pub rx: &'a R,
@@ -183,6 +186,11 @@ impl<R: Reads> Lister<'_, R> {
                     Some(Cursor::Created(s)) => Some(s),
                     _ => None,
                 };
+                if q.status == StatusFilter::Revoked
+                    && let Some(found) = self.few_revoked(from, want, &keep)?
+                {
+                    return Ok(found);
+                }
                 loop {
                     let page = self.rx.sessions_page(self.ns, from, CHUNK)?;
                     for s in &page {
@@ -201,6 +209,44 @@ impl<R: Reads> Lister<'_, R> {
             }
             Sort::LastActivityDesc => self.scan_activity(q, want, &keep),
         }
+    }
+
+    /// Revoked sessions newest-created first, from the activity index's
+    /// revoked stream, when it is small (`None` otherwise: then revoked ones
+    /// are common and walking creation order finds them quickly).
+    fn few_revoked(
+        &self,
+        before: Option<SessionId>,
+        want: usize,
+        keep: &dyn Fn(&SessionRecord) -> bool,
+    ) -> Result<Option<Vec<SessionRecord>>, StoreError> {
+        let mut ids = Vec::new();
+        let mut next = None;
+        loop {
+            let page = self.rx.activity_page(self.ns, 1, next, 4096)?;
+            ids.extend(page.iter().map(|&(_, sid)| sid));
+            if ids.len() > FEW_REVOKED {
+                return Ok(None);
+            }
+            match page.last() {
+                Some(&k) if page.len() == 4096 => next = Some(k),
+                _ => break,
+            }
+        }
+        ids.retain(|sid| before.is_none_or(|b| *sid < b));
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        let mut out = Vec::new();
+        for sid in ids {
+            if let Some(s) = self.rx.session(self.ns, sid)?
+                && keep(&s)
+            {
+                out.push(s);
+                if out.len() == want {
+                    break;
+                }
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Merge the index streams (per state) with the in-memory activity, by key.
