@@ -155,7 +155,11 @@ impl Service {
         let except = if req.except_current { current } else { None };
         let started = std::time::Instant::now();
         let targets = self.bulk_targets(scope, &req, except).await?;
-        tracing::debug!(targets = targets.len(), ms = started.elapsed().as_millis() as u64, "bulk revoke: targets found");
+        tracing::debug!(
+            targets = targets.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "bulk revoke: targets found"
+        );
         if req.dry_run {
             return Ok(BulkOutcome::WouldRevoke(targets.len()));
         }
@@ -204,7 +208,11 @@ impl Service {
                 })
                 .await?;
         }
-        tracing::debug!(revoked, ms = started.elapsed().as_millis() as u64, "bulk revoke: committed");
+        tracing::debug!(
+            revoked,
+            ms = started.elapsed().as_millis() as u64,
+            "bulk revoke: committed"
+        );
         Ok(BulkOutcome::Revoked(revoked))
     }
 

@@ -351,7 +351,11 @@ async fn revoked_by_creation_pages_through_exactly_the_revoked_sessions() {
     for i in [3, 9, 10, 17, 22, 28, 29] {
         let sid = &sessions[i].session_id;
         let r = app
-            .post(&format!("/v1/tenants/{T}/sessions/{sid}/revoke"), Some(&admin.access), json!({}))
+            .post(
+                &format!("/v1/tenants/{T}/sessions/{sid}/revoke"),
+                Some(&admin.access),
+                json!({}),
+            )
             .await;
         assert_ok(&r);
         revoked.push(sid.clone());
@@ -368,7 +372,13 @@ async fn revoked_by_creation_pages_through_exactly_the_revoked_sessions() {
         .as_str()
         .unwrap()
         .to_owned();
-    let rows = collect(&app, &admin, &format!("status=revoked&sort=created_desc&user_id={uid}"), 2).await;
+    let rows = collect(
+        &app,
+        &admin,
+        &format!("status=revoked&sort=created_desc&user_id={uid}"),
+        2,
+    )
+    .await;
     assert!(rows.iter().all(|r| r["user"]["id"] == uid.as_str()));
     assert!(ids(&rows).contains(&alice));
 }
