@@ -339,7 +339,9 @@ impl Service {
         let (space, sid, uid) = parse_subject(claims)?;
         let read_space = space.clone();
         // Point reads of a few records: on this thread, not a blocking pool
-        // hop, which would cost more than the reads.
+        // hop, which would cost more than the reads. With the token cached
+        // nothing here waits, so give the scheduler its turn when due.
+        tokio::task::consume_budget().await;
         let found = self.store.read_blocking(move |rx| {
             let ns = read_space.ns();
             let Some(session) = rx.session(ns, sid)? else {
