@@ -25,6 +25,9 @@ pub fn init(format: LogFormat) {
 /// Run `f`, turning a panic into `Err(message)` without printing a stack
 /// trace. For storage reads of a possibly corrupt file (CLI and start-up).
 pub fn quietly<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    // One at a time: two overlapping swaps would restore the silent hook.
+    static SWAP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = SWAP.lock().unwrap_or_else(|p| p.into_inner());
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
