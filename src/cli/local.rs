@@ -35,10 +35,6 @@ impl Output for Local<'_> {
     fn out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.0.write_all(bytes)
     }
-    fn err_line(&mut self, line: &str) -> std::io::Result<()> {
-        eprintln!("{line}");
-        Ok(())
-    }
 }
 
 pub(super) fn run(

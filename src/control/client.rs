@@ -7,7 +7,7 @@ use std::path::Path;
 use super::{Request, SOCKET, read_frame};
 
 /// Send `req` to the server running on `data_dir`, streaming its stdout into
-/// `out` and its stderr lines to stderr. `None` if no server listens there.
+/// `out`. `None` if no server listens there.
 pub fn call(data_dir: &Path, req: &Request, out: &mut dyn Write) -> Option<Result<(), String>> {
     let path = data_dir.join(SOCKET);
     let stream = match UnixStream::connect(&path) {
@@ -46,7 +46,6 @@ fn exchange(stream: UnixStream, req: &Request, out: &mut dyn Write) -> Result<()
             Some((b'O', bytes)) => out
                 .write_all(&bytes)
                 .map_err(|e| format!("cannot write the output: {e}"))?,
-            Some((b'E', line)) => eprintln!("{}", String::from_utf8_lossy(&line)),
             Some((b'X', exit)) => {
                 out.flush()
                     .map_err(|e| format!("cannot write the output: {e}"))?;

@@ -4,8 +4,8 @@
 //!
 //! Wire format: the client sends one JSON [`Request`] line; the server
 //! answers with frames `[kind: u8][len: u32 BE][payload]`: `O` stdout bytes,
-//! `E` a stderr line, and one final `X` (payload: exit code byte, then the
-//! one-line error message if the code is not 0).
+//! then one final `X` (payload: exit code byte, then the one-line error
+//! message if the code is not 0).
 
 pub mod backup_file;
 pub mod client;
@@ -54,10 +54,9 @@ pub enum Request {
     Check,
 }
 
-/// Where a command's output goes: stdout (possibly a backup file) and stderr.
+/// Where a command's output goes: stdout, or a backup file.
 pub trait Output {
     fn out(&mut self, bytes: &[u8]) -> io::Result<()>;
-    fn err_line(&mut self, line: &str) -> io::Result<()>;
 }
 
 /// Stdout as a `Write`, for code that streams (audit export, backup).

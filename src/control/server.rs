@@ -77,9 +77,6 @@ impl<W: Write> Output for Frames<W> {
     fn out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         write_frame(&mut self.0, b'O', bytes)
     }
-    fn err_line(&mut self, line: &str) -> std::io::Result<()> {
-        write_frame(&mut self.0, b'E', line.as_bytes())
-    }
 }
 
 fn serve_one(stream: std::os::unix::net::UnixStream, svc: &Service, rt: &tokio::runtime::Handle) {
