@@ -434,24 +434,7 @@ fn admin_revocations_then_audit_cli_on_the_real_binary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let admin_email = cli_create_tenant(dir.path(), "acme");
     for email in ["m1@acme.test", "m2@acme.test"] {
-        let out = cli(
-            dir.path(),
-            &[
-                "user",
-                "create",
-                "--tenant",
-                "acme",
-                "--email",
-                email,
-                "--name",
-                "Member",
-                "--role",
-                "member",
-                "--password-stdin",
-            ],
-            Some(&format!("{USER_PASSWORD}\n")),
-        );
-        assert!(out.status.success(), "user create: {}", out.stderr);
+        cli_create_user(dir.path(), "acme", email);
     }
     let s = Server::start(dir.path());
     let admin = s.login("acme", &admin_email);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::support::process::{
-    CliOut, Server, USER_PASSWORD, api_create_tenant, cli, cli_create_tenant,
+    CliOut, Server, USER_PASSWORD, api_create_tenant, cli, cli_create_tenant, cli_create_user,
 };
 
 fn audit_actions(s: &Server, path: &str, token: &str) -> Vec<String> {
@@ -53,22 +53,7 @@ fn backup_through_the_control_socket_while_serving_and_no_http_route() {
     // The other CLI commands work while serving, through the socket.
     cli_create_tenant(dir.path(), "globex");
     s.login("globex", "admin@globex.test");
-    let u = cli(
-        dir.path(),
-        &[
-            "user",
-            "create",
-            "--tenant",
-            "acme",
-            "--email",
-            "new@acme.test",
-            "--name",
-            "New",
-            "--password-stdin",
-        ],
-        Some(&format!("{USER_PASSWORD}\n")),
-    );
-    assert!(u.status.success(), "{}", u.stderr);
+    cli_create_user(dir.path(), "acme", "new@acme.test");
     s.login("acme", "new@acme.test");
     let v = cli(dir.path(), &["audit", "verify"], None);
     assert!(v.status.success(), "{}{}", v.stdout, v.stderr);

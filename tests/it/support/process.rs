@@ -114,6 +114,29 @@ pub(crate) fn cli_create_tenant(dir: &Path, slug: &str) -> String {
     email
 }
 
+/// `sessiond user create` of a member with USER_PASSWORD (through the control
+/// socket when a server runs).
+pub(crate) fn cli_create_user(dir: &Path, tenant: &str, email: &str) {
+    let out = cli(
+        dir,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            tenant,
+            "--email",
+            email,
+            "--name",
+            "Member",
+            "--role",
+            "member",
+            "--password-stdin",
+        ],
+        Some(&format!("{USER_PASSWORD}\n")),
+    );
+    assert!(out.status.success(), "user create: {}", out.stderr);
+}
+
 pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
