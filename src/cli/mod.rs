@@ -73,6 +73,9 @@ pub enum Command {
     },
     /// Check the database: page checksums, every record, every audit chain (exit 1 naming the first problem).
     Check,
+    /// Measure every performance figure against bare references, in one run
+    /// on a temporary data dir (`--data-dir` is not touched).
+    Bench(crate::bench::BenchArgs),
     /// Write synthetic users and sessions into a stopped database (benchmarks).
     Seed {
         /// Tenant to fill (created, with an org admin, if missing).
@@ -340,6 +343,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Bench(args) => crate::bench::run(&rt, args),
         Command::Seed {
             tenant,
             users,

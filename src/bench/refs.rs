@@ -1,0 +1,169 @@
+//! The bare references, measured in the same run as the figures: what this
+//! machine does with nothing of sessiond in the way.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use redb::{Database, TableDefinition, WriteTransaction};
+
+const ROWS: TableDefinition<u128, &[u8]> = TableDefinition::new("rows");
+/// About the size of an encoded session record.
+const VALUE: [u8; 200] = [0x5a; 200];
+
+/// An axum router with one handler answering "ok", on its own runtime with
+/// as many workers as sessiond gets. Stops when dropped.
+pub struct BareAxum {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BareAxum {
+    pub fn start() -> Result<Self, String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let thread = std::thread::spawn(move || {
+            rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        Ok(Self {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for BareAxum {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// How a bare commit is made durable.
+#[derive(Clone, Copy)]
+pub enum Commit {
+    /// redb's default: one fsync.
+    Default,
+    /// What sessiond's writer does: two-phase commit and quick repair.
+    AsSessiond,
+}
+
+/// A bare redb file with `rows` session-sized rows.
+pub struct BareRedb {
+    db: Database,
+    keys: Vec<u128>,
+    rng: u64,
+    next: u128,
+}
+
+impl BareRedb {
+    pub fn build(path: &Path, rows: usize) -> Result<Self, String> {
+        let db = Database::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut me = Self {
+            db,
+            keys: Vec::with_capacity(rows),
+            rng: 0x9E37_79B9_7F4A_7C15,
+            next: 1 << 100,
+        };
+        let txn = me.db.begin_write().map_err(err)?;
+        {
+            let mut t = txn.open_table(ROWS).map_err(err)?;
+            for _ in 0..rows {
+                let k = me.fresh_key();
+                t.insert(k, VALUE.as_slice()).map_err(err)?;
+                me.keys.push(k);
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(me)
+    }
+
+    fn fresh_key(&mut self) -> u128 {
+        // Increasing like a v7 id, with random low bits.
+        self.next += 1 << 64;
+        self.next | u128::from(self.random())
+    }
+
+    fn random(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn begin(&self, how: Commit) -> Result<WriteTransaction, String> {
+        let mut txn = self.db.begin_write().map_err(err)?;
+        if let Commit::AsSessiond = how {
+            txn.set_two_phase_commit(true);
+            txn.set_quick_repair(true);
+        }
+        Ok(txn)
+    }
+
+    /// One durable commit of one new row.
+    pub fn commit_one(&mut self, how: Commit) -> Result<Duration, String> {
+        let k = self.fresh_key();
+        let t = Instant::now();
+        let txn = self.begin(how)?;
+        txn.open_table(ROWS)
+            .map_err(err)?
+            .insert(k, VALUE.as_slice())
+            .map_err(err)?;
+        txn.commit().map_err(err)?;
+        Ok(t.elapsed())
+    }
+
+    /// Delete `n` random rows in one durable transaction.
+    pub fn delete(&mut self, n: usize, how: Commit) -> Result<Duration, String> {
+        let victims: Vec<u128> = (0..n.min(self.keys.len()))
+            .map(|_| {
+                let i = (self.random() % self.keys.len() as u64) as usize;
+                self.keys.swap_remove(i)
+            })
+            .collect();
+        let t = Instant::now();
+        let txn = self.begin(how)?;
+        {
+            let mut table = txn.open_table(ROWS).map_err(err)?;
+            for k in &victims {
+                table.remove(k).map_err(err)?;
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(t.elapsed())
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    format!("bare redb: {e}")
+}
+
+/// One password hash with sessiond's argon2 parameters.
+pub fn argon2_hash() -> Result<Duration, String> {
+    let pw = crate::auth::Secret::new("correct horse battery staple");
+    let t = Instant::now();
+    crate::auth::password::hash_blocking(&pw)?;
+    Ok(t.elapsed())
+}
