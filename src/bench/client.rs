@@ -7,54 +7,67 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::{Method, Request, StatusCode};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 /// One connection; requests on it are sequential.
 pub struct Conn {
     addr: SocketAddr,
+    host: HeaderValue,
     send: SendRequest<Full<Bytes>>,
 }
 
-/// What a request needs; cheap to clone for the load loop.
+/// A request built once, sent many times: the load loop only clones
+/// reference-counted parts, so the generator spends its CPU on the wire.
 #[derive(Clone)]
 pub struct Call {
     pub method: Method,
     pub path: String,
-    pub token: Option<String>,
-    pub body: Option<Bytes>,
+    uri: Option<Uri>,
+    auth: Option<HeaderValue>,
+    body: Option<Bytes>,
 }
 
 impl Call {
     pub fn get(path: impl Into<String>, token: Option<&str>) -> Self {
-        Self {
-            method: Method::GET,
-            path: path.into(),
-            token: token.map(str::to_owned),
-            body: None,
-        }
+        Self::new(Method::GET, path.into(), token, None)
     }
 
     pub fn post(path: impl Into<String>, token: Option<&str>, body: &Value) -> Self {
+        Self::new(
+            Method::POST,
+            path.into(),
+            token,
+            Some(Bytes::from(body.to_string())),
+        )
+    }
+
+    fn new(method: Method, path: String, token: Option<&str>, body: Option<Bytes>) -> Self {
         Self {
-            method: Method::POST,
-            path: path.into(),
-            token: token.map(str::to_owned),
-            body: Some(Bytes::from(body.to_string())),
+            method,
+            uri: path.parse().ok(),
+            path,
+            auth: token.and_then(|t| HeaderValue::try_from(format!("Bearer {t}")).ok()),
+            body,
         }
     }
 
-    fn request(&self, addr: SocketAddr) -> Result<Request<Full<Bytes>>, String> {
+    fn request(&self, host: &HeaderValue) -> Result<Request<Full<Bytes>>, String> {
+        let uri = self
+            .uri
+            .clone()
+            .ok_or_else(|| format!("bad path {}", self.path))?;
         let mut b = Request::builder()
             .method(self.method.clone())
-            .uri(self.path.as_str())
-            .header("host", addr.to_string());
-        if let Some(t) = &self.token {
-            b = b.header("authorization", format!("Bearer {t}"));
+            .uri(uri)
+            .header(HOST, host.clone());
+        if let Some(a) = &self.auth {
+            b = b.header(AUTHORIZATION, a.clone());
         }
         if self.body.is_some() {
-            b = b.header("content-type", "application/json");
+            b = b.header(CONTENT_TYPE, "application/json");
         }
         b.body(Full::new(self.body.clone().unwrap_or_default()))
             .map_err(|e| format!("bad request {}: {e}", self.path))
@@ -71,18 +84,19 @@ impl Conn {
             .await
             .map_err(|e| format!("handshake with {addr}: {e}"))?;
         tokio::spawn(conn);
-        Ok(Self { addr, send })
+        let host = HeaderValue::try_from(addr.to_string()).map_err(|e| e.to_string())?;
+        Ok(Self { addr, host, send })
     }
 
-    /// Send and read the whole answer.
+    /// Send and read the whole answer. A connection the server closed while
+    /// idle (keep-alive ends with the header timeout) is opened again.
     pub async fn send(&mut self, call: &Call) -> Result<(StatusCode, Bytes), String> {
-        self.send
-            .ready()
-            .await
-            .map_err(|e| format!("connection to {}: {e}", self.addr))?;
+        if self.send.ready().await.is_err() {
+            *self = Self::open(self.addr).await?;
+        }
         let res = self
             .send
-            .send_request(call.request(self.addr)?)
+            .send_request(call.request(&self.host)?)
             .await
             .map_err(|e| format!("{} {}: {e}", call.method, call.path))?;
         let status = res.status();

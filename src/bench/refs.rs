@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use redb::{Database, TableDefinition, WriteTransaction};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 
 const ROWS: TableDefinition<u128, &[u8]> = TableDefinition::new("rows");
+/// Like sessiond's activity index: (state, time, id).
+const INDEX: TableDefinition<(u8, i64, u128), ()> = TableDefinition::new("index");
 /// About the size of an encoded session record.
 const VALUE: [u8; 200] = [0x5a; 200];
 
@@ -90,9 +92,11 @@ impl BareRedb {
         let txn = me.db.begin_write().map_err(err)?;
         {
             let mut t = txn.open_table(ROWS).map_err(err)?;
+            let mut idx = txn.open_table(INDEX).map_err(err)?;
             for _ in 0..rows {
                 let k = me.fresh_key();
                 t.insert(k, VALUE.as_slice()).map_err(err)?;
+                idx.insert(index_key(0, k), ()).map_err(err)?;
                 me.keys.push(k);
             }
         }
@@ -135,14 +139,18 @@ impl BareRedb {
         Ok(t.elapsed())
     }
 
-    /// Delete `n` random rows in one durable transaction.
-    pub fn delete(&mut self, n: usize, how: Commit) -> Result<Duration, String> {
-        let victims: Vec<u128> = (0..n.min(self.keys.len()))
+    fn victims(&mut self, n: usize) -> Vec<u128> {
+        (0..n.min(self.keys.len()))
             .map(|_| {
                 let i = (self.random() % self.keys.len() as u64) as usize;
                 self.keys.swap_remove(i)
             })
-            .collect();
+            .collect()
+    }
+
+    /// Delete `n` random rows in one durable transaction.
+    pub fn delete(&mut self, n: usize, how: Commit) -> Result<Duration, String> {
+        let victims = self.victims(n);
         let t = Instant::now();
         let txn = self.begin(how)?;
         {
@@ -154,6 +162,36 @@ impl BareRedb {
         txn.commit().map_err(err)?;
         Ok(t.elapsed())
     }
+}
+
+impl BareRedb {
+    /// The writes a revocation makes, for `n` random rows in one transaction:
+    /// read the row, write it back changed, move its index entry.
+    pub fn rewrite(&mut self, n: usize, how: Commit) -> Result<Duration, String> {
+        let victims = self.victims(n);
+        let changed = [0xa5u8; 220];
+        let t = Instant::now();
+        let txn = self.begin(how)?;
+        {
+            let mut table = txn.open_table(ROWS).map_err(err)?;
+            let mut idx = txn.open_table(INDEX).map_err(err)?;
+            for &k in &victims {
+                let old = table.get(k).map_err(err)?.map(|v| v.value().len());
+                if old.is_some() {
+                    table.insert(k, changed.as_slice()).map_err(err)?;
+                    idx.remove(index_key(0, k)).map_err(err)?;
+                    idx.insert(index_key(1, k), ()).map_err(err)?;
+                }
+            }
+        }
+        txn.commit().map_err(err)?;
+        Ok(t.elapsed())
+    }
+}
+
+fn index_key(state: u8, k: u128) -> (u8, i64, u128) {
+    // Activity times follow creation order closely enough for a reference.
+    (state, (k >> 64) as i64, k)
 }
 
 fn err(e: impl std::fmt::Display) -> String {
