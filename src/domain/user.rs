@@ -68,6 +68,16 @@ impl UserRecord {
             _ => Ok(()),
         }
     }
+
+    /// The texts a `q` search looks in: the email and the lower-cased name.
+    pub fn search_texts(&self) -> [String; 2] {
+        [self.email.clone(), self.display_name.to_lowercase()]
+    }
+
+    /// `key` is a [`super::text::search_key`]; true if either text holds it.
+    pub fn matches(&self, key: &str) -> bool {
+        self.email.contains(key) || self.display_name.to_lowercase().contains(key)
+    }
 }
 
 /// Normalise an email for lookup and uniqueness (NFKC, then case-folded, so

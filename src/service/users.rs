@@ -201,27 +201,13 @@ impl Service {
             .store
             .read(move |rx| {
                 let ns = Ns::from(&scope);
-                let mut items = Vec::new();
-                let mut after = cursor;
-                loop {
-                    let batch = rx.users(ns, after, 256)?;
-                    let done = batch.len() < 256;
-                    for u in &batch {
-                        after = Some(u.id);
-                        let hit = q.as_deref().is_none_or(|q| {
-                            u.email.contains(q) || u.display_name.to_lowercase().contains(q)
-                        });
-                        if hit {
-                            if items.len() == limit {
-                                return Ok((items, true));
-                            }
-                            items.push(UserView::from(u));
-                        }
-                    }
-                    if done {
-                        return Ok((items, false));
-                    }
-                }
+                let mut users = match &q {
+                    Some(q) => rx.users_matching(ns, q, cursor, limit + 1)?,
+                    None => rx.users(ns, cursor, limit + 1)?,
+                };
+                let more = users.len() > limit;
+                users.truncate(limit);
+                Ok((users.iter().map(UserView::from).collect::<Vec<_>>(), more))
             })
             .await?;
         let next_cursor = if more {

@@ -40,17 +40,24 @@ impl Store {
     /// Write a consistent copy of the database to `dest` (must not exist).
     /// Returns the number of rows copied.
     pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
-        let snapshot = self.begin_read()?;
-        let out = Database::builder().create(dest)?;
-        let txn = out.begin_write()?;
-        let mut copy = Copy {
-            src: &snapshot,
-            dst: &txn,
-            rows: 0,
-        };
-        each_table(&snapshot, &mut copy)?;
-        let n = copy.rows;
-        txn.commit()?;
-        Ok(n)
+        copy_snapshot(&self.begin_read()?, dest)
     }
+}
+
+/// Copy every table of `snapshot` into a new database at `dest`; rows copied.
+pub(super) fn copy_snapshot(
+    snapshot: &redb::ReadTransaction,
+    dest: &Path,
+) -> Result<u64, StoreError> {
+    let out = Database::builder().create(dest)?;
+    let txn = out.begin_write()?;
+    let mut copy = Copy {
+        src: snapshot,
+        dst: &txn,
+        rows: 0,
+    };
+    each_table(snapshot, &mut copy)?;
+    let n = copy.rows;
+    txn.commit()?;
+    Ok(n)
 }

@@ -86,11 +86,19 @@ pub(crate) fn check_snapshot(rx: &redb::ReadTransaction) -> Result<CheckReport, 
     let meta = rx
         .open_table(super::tables::META)
         .map_err(|e| StoreError::Corrupt(format!("no meta table: {e}")))?;
-    let version = meta.get("schema_version")?.map(|v| v.value().to_vec());
-    if version.as_deref() != Some(super::SCHEMA_VERSION.to_le_bytes().as_slice()) {
-        return Err(StoreError::Corrupt(
-            "not a sessiond database of this version (schema_version)".into(),
-        ));
+    let version = meta
+        .get("schema_version")?
+        .and_then(|v| <[u8; 4]>::try_from(v.value()).ok())
+        .map(u32::from_le_bytes);
+    // An older file is fine: it is migrated when it is next opened.
+    if !version
+        .is_some_and(|v| (super::migrate::OLDEST_SUPPORTED..=super::SCHEMA_VERSION).contains(&v))
+    {
+        return Err(StoreError::Corrupt(format!(
+            "not a sessiond database this version can open (schema_version {version:?}, supported {}–{})",
+            super::migrate::OLDEST_SUPPORTED,
+            super::SCHEMA_VERSION
+        )));
     }
     let mut walk = Walk {
         report: CheckReport::default(),

@@ -10,6 +10,8 @@ mod backup;
 mod check;
 mod codec;
 mod error;
+mod migrate;
+mod search;
 pub mod tables;
 mod views;
 mod writer;
@@ -264,7 +266,7 @@ fn open_checked(
             "large database: full page check skipped at start-up; run `sessiond check` while stopped"
         );
     }
-    check_schema(&db, shown)?;
+    check_schema(&db, path, shown)?;
     Ok(db)
 }
 
@@ -311,7 +313,7 @@ fn compact_after_purges(
     Ok(Some((before, after)))
 }
 
-fn check_schema(db: &Database, shown: &str) -> Result<(), OpenError> {
+fn check_schema(db: &Database, path: &Path, shown: &str) -> Result<(), OpenError> {
     let foreign = || OpenError::Foreign(shown.to_owned());
     let io = |e: &dyn std::fmt::Display| OpenError::Io {
         path: shown.to_owned(),
@@ -336,7 +338,22 @@ fn check_schema(db: &Database, shown: &str) -> Result<(), OpenError> {
             found: v,
             supported: SCHEMA_VERSION,
         }),
-        // No older schema exists yet; a future v2 migrates v1 here.
+        Some(v) if v >= migrate::OLDEST_SUPPORTED => {
+            drop(txn);
+            let started = std::time::Instant::now();
+            let backup = migrate::migrate(db, path, v).map_err(|e| OpenError::Io {
+                path: shown.to_owned(),
+                msg: format!("migrating from schema {v} to {SCHEMA_VERSION} failed: {e}"),
+            })?;
+            tracing::info!(
+                from = v,
+                to = SCHEMA_VERSION,
+                backup = %backup.display(),
+                ms = started.elapsed().as_millis() as u64,
+                "migrated the database; the backup holds the file as it was"
+            );
+            Ok(())
+        }
         Some(_) => Err(foreign()),
         None => {
             let others = txn

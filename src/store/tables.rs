@@ -9,7 +9,8 @@ use redb::TableDefinition;
 
 use crate::auth::TenantScope;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version this build writes; older files are migrated at open (`migrate.rs`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `schema_version` → u32 LE, `signing_keys` → record.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -60,6 +61,8 @@ pub enum Kind {
     Users,
     /// email → user id
     UsersByEmail,
+    /// (trigram, user id) → (): the `q` search index (`search.rs`); since schema 2
+    UserTrigrams,
     /// session id → SessionRecord (UUIDv7 ids: key order is creation order)
     Sessions,
     /// (user id, session id) → ()
@@ -77,9 +80,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Users,
         Kind::UsersByEmail,
+        Kind::UserTrigrams,
         Kind::Sessions,
         Kind::SessionsByUser,
         Kind::SessionsByActivity,
@@ -93,6 +97,7 @@ impl Kind {
         match self {
             Kind::Users => "users",
             Kind::UsersByEmail => "users_by_email",
+            Kind::UserTrigrams => "user_trigrams",
             Kind::Sessions => "sessions",
             Kind::SessionsByUser => "sessions_by_user",
             Kind::SessionsByActivity => "sessions_by_activity",
@@ -182,6 +187,9 @@ fn each_namespace_table(ns: Ns<'_>, t: &mut impl EachTable) -> Result<(), super:
             Kind::UsersByEmail => {
                 t.table(TableDefinition::<&str, u128>::new(&name), Record::None)?
             }
+            Kind::UserTrigrams => {
+                t.table(TableDefinition::<(u32, u128), ()>::new(&name), Record::None)?
+            }
             Kind::SessionsByUser => t.table(
                 TableDefinition::<(u128, u128), ()>::new(&name),
                 Record::None,
@@ -215,7 +223,7 @@ mod tests {
     use crate::domain::TenantId;
     use std::collections::HashSet;
 
-    const KINDS: [Kind; 9] = Kind::ALL;
+    const KINDS: [Kind; 10] = Kind::ALL;
 
     #[test]
     fn no_two_namespaces_share_a_table() {
@@ -237,7 +245,7 @@ mod tests {
             assert_eq!(tenant_of_table(&name), None);
             assert!(seen.insert(name));
         }
-        assert_eq!(seen.len(), 7 * 9);
+        assert_eq!(seen.len(), 7 * KINDS.len());
     }
 
     #[test]

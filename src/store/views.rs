@@ -8,6 +8,7 @@ use redb::{
 
 use super::StoreError;
 use super::codec::{decode, encode};
+use super::search;
 use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
 use crate::domain::audit::{AuditEntry, GENESIS, Hash};
 use crate::domain::session::RefreshRecord;
@@ -179,6 +180,68 @@ pub trait Reads: Source {
             UserId::from_u128(id.value())
         };
         self.user(ns, id)
+    }
+
+    /// Users matching the search key `key` (see [`UserRecord::matches`]) in
+    /// id order after `after`, at most `limit`: through the trigram index
+    /// when `key` has 3 bytes or more, else by walking the users.
+    fn users_matching(
+        &self,
+        ns: Ns<'_>,
+        key: &str,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let mut out = Vec::new();
+        let tris = search::trigrams(&[key]);
+        if tris.is_empty() {
+            let mut after = after;
+            loop {
+                let batch = self.users(ns, after, 1024)?;
+                for u in &batch {
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                    if u.matches(key) {
+                        out.push(u.clone());
+                    }
+                }
+                match batch.last() {
+                    Some(u) if batch.len() == 1024 => after = Some(u.id),
+                    _ => return Ok(out),
+                }
+            }
+        }
+        let name = table_name(ns, Kind::UserTrigrams);
+        let Some(t) = self.open(def!(name: (u32, u128) => ()))? else {
+            return Ok(out);
+        };
+        search::candidates(&t, &tris, after, |id| {
+            if out.len() == limit {
+                return Ok(false);
+            }
+            if let Some(u) = self.user(ns, id)?
+                && u.matches(key)
+            {
+                out.push(u);
+            }
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Ids of users that may match `key` (a superset; at least 3 bytes), all of them.
+    fn user_candidates(&self, ns: Ns<'_>, key: &str) -> Result<Vec<UserId>, StoreError> {
+        let name = table_name(ns, Kind::UserTrigrams);
+        let Some(t) = self.open(def!(name: (u32, u128) => ()))? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        search::candidates(&t, &search::trigrams(&[key]), None, |id| {
+            out.push(id);
+            Ok(true)
+        })?;
+        Ok(out)
     }
 
     /// Users in id (creation) order, starting after `after`.
@@ -374,7 +437,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Insert or update a user, keeping the email index; `Conflict` if the
+    /// Insert or update a user, keeping the email and search indexes; `Conflict` if the
     /// email belongs to another user of the namespace.
     pub fn put_user(&mut self, ns: Ns<'_>, u: &UserRecord) -> Result<(), StoreError> {
         let by_email = table_name(ns, Kind::UsersByEmail);
@@ -386,13 +449,24 @@ impl Tx<'_> {
         {
             return Err(StoreError::Conflict(format!("email {} is taken", u.email)));
         }
-        if let Some(old) = old
+        if let Some(old) = &old
             && old.email != u.email
         {
             idx.remove(old.email.as_str())?;
         }
         idx.insert(u.email.as_str(), u.id.as_u128())?;
         drop(idx);
+        let was = old.as_ref().map(search::user_trigrams).unwrap_or_default();
+        let now = search::user_trigrams(u);
+        let trigrams = table_name(ns, Kind::UserTrigrams);
+        let mut tri = self.table(def!(trigrams: (u32, u128) => ()))?;
+        for t in was.difference(&now) {
+            tri.remove((*t, u.id.as_u128()))?;
+        }
+        for t in now.difference(&was) {
+            tri.insert((*t, u.id.as_u128()), ())?;
+        }
+        drop(tri);
         self.table(def!(users: u128 => &[u8]))?
             .insert(u.id.as_u128(), encode(u).as_slice())?;
         Ok(())

@@ -1,0 +1,243 @@
+//! Schema migrations, oldest first. An older file is copied to a backup
+//! beside it, then every step runs in one write transaction with the new
+//! version number: a crash leaves either the old file or the migrated one.
+
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+
+use super::tables::{Kind, META, Ns, SCHEMA_VERSION, TENANTS, table_name};
+use super::{StoreError, decode, search};
+use crate::auth::TenantScope;
+use crate::domain::{TenantRecord, UserRecord};
+
+/// The oldest schema this build migrates from.
+pub const OLDEST_SUPPORTED: u32 = 1;
+
+struct Step {
+    /// The version this step produces.
+    to: u32,
+    run: fn(&WriteTransaction) -> Result<(), StoreError>,
+}
+
+/// Append only; one step per version.
+const STEPS: &[Step] = &[Step {
+    to: 2,
+    run: build_user_search_index,
+}];
+
+/// Migrate `db` (at `path`) from schema `from`; returns the backup written first.
+pub(super) fn migrate(db: &Database, path: &Path, from: u32) -> Result<PathBuf, StoreError> {
+    debug_assert!(STEPS.last().is_some_and(|s| s.to == SCHEMA_VERSION));
+    let backup = backup_path(path, from);
+    // The copy holds the signing keys: owner-only from the first byte.
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&backup)
+        .map_err(|e| StoreError::Io(format!("cannot create {}: {e}", backup.display())))?;
+    super::backup::copy_snapshot(&db.begin_read()?, &backup)?;
+    let txn = db.begin_write()?;
+    for step in STEPS.iter().filter(|s| s.to > from) {
+        (step.run)(&txn)?;
+    }
+    txn.open_table(META)?
+        .insert("schema_version", SCHEMA_VERSION.to_le_bytes().as_slice())?;
+    txn.commit()?;
+    Ok(backup)
+}
+
+/// `sessiond.redb` → `sessiond.redb.schema-1.<unix seconds>.bak`, never an existing name.
+fn backup_path(path: &Path, from: u32) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("db");
+    let mut n = 0;
+    loop {
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!(".{n}")
+        };
+        let p = path.with_file_name(format!("{name}.schema-{from}.{secs}{suffix}.bak"));
+        if !p.exists() {
+            return p;
+        }
+        n += 1;
+    }
+}
+
+/// 1 → 2: the trigram index of every namespace's users.
+fn build_user_search_index(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let slugs: Vec<_> = {
+        let t = txn.open_table(TENANTS)?;
+        t.iter()?
+            .map(|r| decode::<TenantRecord>(r?.1.value()).map(|t| t.slug))
+            .collect::<Result<_, _>>()?
+    };
+    let scopes: Vec<TenantScope> = slugs.into_iter().map(TenantScope::system).collect();
+    let spaces = std::iter::once(Ns::Platform).chain(scopes.iter().map(Ns::from));
+    for ns in spaces {
+        let users = table_name(ns, Kind::Users);
+        let index = table_name(ns, Kind::UserTrigrams);
+        let users = txn.open_table(TableDefinition::<u128, &[u8]>::new(&users))?;
+        let mut index = txn.open_table(TableDefinition::<(u32, u128), ()>::new(&index))?;
+        for row in users.iter()? {
+            let (id, v) = row?;
+            let u: UserRecord = decode(v.value())?;
+            for t in search::user_trigrams(&u) {
+                index.insert((t, id.value()), ())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::user::PasswordHash;
+    use crate::domain::{Policy, Role, TenantId, Timestamp, UserId};
+    use crate::store::{DB_FILE, OpenError, Reads, Store, check_file};
+
+    fn user(id: u128, email: &str, name: &str) -> UserRecord {
+        UserRecord {
+            id: UserId::from_u128(id),
+            email: email.into(),
+            display_name: name.into(),
+            role: Role::Member,
+            password_hash: PasswordHash("h".into()),
+            disabled: false,
+            sessions_valid_after: None,
+            created_at: Timestamp::from_millis(1),
+            updated_at: Timestamp::from_millis(1),
+        }
+    }
+
+    fn acme() -> TenantScope {
+        TenantScope::system(TenantId::parse("acme").unwrap())
+    }
+
+    /// A file as schema 1 left it: written by this build, then its schema-2
+    /// table dropped and its version set back.
+    fn schema_1_fixture(dir: &Path) {
+        {
+            let store = Store::open(dir).unwrap();
+            store
+                .write_blocking(|tx| {
+                    tx.insert_tenant(&TenantRecord {
+                        slug: TenantId::parse("acme").unwrap(),
+                        name: "Acme".into(),
+                        created_at: Timestamp::from_millis(1),
+                        policy: Policy::default(),
+                    })?;
+                    let scope = acme();
+                    tx.put_user(Ns::from(&scope), &user(1, "ines@acme.test", "Inès Müller"))?;
+                    tx.put_user(Ns::from(&scope), &user(2, "bob@acme.test", "Bob Kowalski"))
+                })
+                .unwrap();
+            let closer = store.closer().unwrap();
+            drop(store);
+            closer.wait();
+        }
+        let db = Database::open(dir.join(DB_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        for ns in [Ns::Platform, Ns::from(&acme())] {
+            let name = table_name(ns, Kind::UserTrigrams);
+            txn.delete_table(TableDefinition::<(u32, u128), ()>::new(&name))
+                .unwrap();
+        }
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", 1u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    fn search(store: &Store, q: &str) -> Vec<u128> {
+        let q = q.to_owned();
+        store
+            .read_blocking(move |rx| rx.users_matching(Ns::from(&acme()), &q, None, 10))
+            .unwrap()
+            .iter()
+            .map(|u| u.id.as_u128())
+            .collect()
+    }
+
+    #[test]
+    fn schema_1_is_backed_up_then_migrated_and_searchable() {
+        let dir = tempfile::tempdir().unwrap();
+        schema_1_fixture(dir.path());
+        // An old file checks out (restore of an old backup), and is migrated on open.
+        check_file(&dir.path().join(DB_FILE)).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(search(&store, "müller"), [1]);
+        assert_eq!(search(&store, "kowal"), [2]);
+        assert_eq!(search(&store, "acme.test"), [1, 2]);
+        let version = store.read_blocking(|rx| rx.meta("schema_version")).unwrap();
+        assert_eq!(
+            version.as_deref(),
+            Some(SCHEMA_VERSION.to_le_bytes().as_slice())
+        );
+
+        let backups: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".schema-1."))
+            .collect();
+        assert_eq!(backups.len(), 1, "{backups:?}");
+        let old = Database::open(&backups[0]).unwrap();
+        let txn = old.begin_read().unwrap();
+        let v = txn
+            .open_table(META)
+            .unwrap()
+            .get("schema_version")
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        assert_eq!(v, 1u32.to_le_bytes());
+    }
+
+    #[test]
+    fn index_follows_renames() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for (name, email) in [
+            ("Ada Lovelace", "ada@acme.test"),
+            ("Ada Byron", "countess@acme.test"),
+        ] {
+            store
+                .write_blocking(move |tx| tx.put_user(Ns::from(&acme()), &user(7, email, name)))
+                .unwrap();
+        }
+        assert_eq!(search(&store, "byron"), [7]);
+        assert_eq!(search(&store, "countess"), [7]);
+        assert!(search(&store, "lovelace").is_empty());
+        assert!(search(&store, "ada@").is_empty());
+        // Short terms walk the users instead.
+        assert_eq!(search(&store, "by"), [7]);
+    }
+
+    #[test]
+    fn schema_0_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        schema_1_fixture(dir.path());
+        let db = Database::open(dir.path().join(DB_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("schema_version", 0u32.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        drop(db);
+        assert!(matches!(
+            Store::open(dir.path()),
+            Err(OpenError::Foreign(_))
+        ));
+    }
+}
