@@ -22,6 +22,22 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Verified access tokens remembered (about 0.5 KiB each); 0 = off.
     pub token_cache_entries: usize,
+    /// Rotate the signing key automatically this often (`None`: only by hand).
+    pub key_rotation_days: Option<u32>,
+    /// A new signing key is published this long before it signs.
+    pub key_prepublish_secs: i64,
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics`, and what it shows.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsAccess {
+    /// Served on its own listener (`--metrics-listen`): the API port answers 404.
+    pub separate: bool,
+    /// On the API port, only with `Authorization: Bearer <token>`.
+    pub token: Option<crate::auth::Secret>,
+    /// Label the active-sessions gauge by tenant slug (off: one total).
+    pub tenant_labels: bool,
 }
 
 impl Default for Config {
@@ -39,6 +55,9 @@ impl Default for Config {
             session_retention_secs: 30 * 86_400,
             request_timeout: Duration::from_secs(30),
             token_cache_entries: 32_768,
+            key_rotation_days: None,
+            key_prepublish_secs: 3600,
+            metrics: MetricsAccess::default(),
         }
     }
 }

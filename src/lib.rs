@@ -13,6 +13,8 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod seed;
 pub mod server;

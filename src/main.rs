@@ -1,13 +1,10 @@
-use clap::Parser;
-
 // glibc's malloc keeps freed memory per thread arena: after a day of admin
 // pages on many blocking threads the server held twice what it used.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let cli = sessiond::cli::Cli::parse();
-    match sessiond::cli::run(cli) {
+    match sessiond::cli::main(std::env::args_os().collect()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("sessiond: {msg}");

@@ -15,6 +15,8 @@ use crate::store::Store;
 pub struct ServeOptions {
     pub data_dir: PathBuf,
     pub listen: String,
+    /// Serve `/metrics` here instead of on `listen`.
+    pub metrics_listen: Option<String>,
     pub demo: bool,
     /// The database's page cache.
     pub cache_mib: u64,
@@ -58,6 +60,21 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     if opts.demo {
         crate::demo::load_if_empty(&svc, &ui).await?;
     }
+    let metrics = match &opts.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| format!("cannot listen on {at} (--metrics-listen): {e}"))?;
+            let shown = l.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!("metrics on http://{shown}/metrics");
+            let router = crate::http::metrics::router(AppState::new(svc.clone()));
+            let limits = opts.limits;
+            Some(tokio::spawn(async move {
+                conn::serve(l, router, limits, std::future::pending()).await;
+            }))
+        }
+        None => None,
+    };
     tracing::info!("listening on http://{addr}");
 
     // CLI commands reach the running server here (the file is ours while we hold it).
@@ -71,6 +88,9 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let background = svc.spawn_background();
     let router = app(AppState::new(svc.clone()));
     conn::serve(listener, router, opts.limits, shutdown).await;
+    if let Some(m) = metrics {
+        m.abort();
+    }
     drop(control);
     background.abort();
     let _ = background.await;

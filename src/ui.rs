@@ -3,7 +3,8 @@
 //!
 //! Rules: `/v1/…` and `/.well-known/…` → JSON 404 (API clients never get
 //! HTML); an embedded file → its bytes; an unknown path with a dot in its last
-//! segment → JSON 404; anything else → `index.html` (client-side routes).
+//! segment → JSON 404; `/NAME` with an embedded `NAME.html` → that page (the
+//! API reference at `/api-docs`); anything else → `index.html` (client-side routes).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -123,6 +124,10 @@ pub async fn serve(method: Method, headers: HeaderMap, uri: Uri) -> Response {
     if last.contains('.') {
         return Error::NotFound.into_response();
     }
+    // A page of its own (`/api-docs` → `api-docs.html`), outside the SPA.
+    if !hidden && let Some(res) = file_response(&format!("{rel}.html"), &method, &headers) {
+        return res;
+    }
     file_response(INDEX, &method, &headers).unwrap_or_else(|| Error::NotFound.into_response())
 }
 
@@ -148,6 +153,22 @@ mod tests {
 
     fn text(b: &[u8]) -> String {
         String::from_utf8_lossy(b).into_owned()
+    }
+
+    #[tokio::test]
+    async fn api_docs_is_a_page_of_its_own() {
+        let (status, h, body) = get("/api-docs", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(h[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert!(
+            text(&body).contains("/views/api-docs.js"),
+            "{}",
+            text(&body)
+        );
+        assert!(h.contains_key(header::CONTENT_SECURITY_POLICY));
+        // Client routes of the SPA still get index.html.
+        let (_, _, body) = get("/sessions", &[]).await;
+        assert!(!text(&body).contains("api-docs.js"));
     }
 
     #[tokio::test]

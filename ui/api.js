@@ -264,6 +264,17 @@ export async function request(method, path, opts = {}) {
 }
 
 export const get = (path, query, opts = {}) => request('GET', path, { ...opts, query });
+/** Every item of a paginated list ({items, next_cursor}), page by page. */
+export async function all(path, query = {}, opts = {}) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await get(path, { ...query, limit: 200, ...(cursor ? { cursor } : {}) }, opts);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return items;
+}
 export const post = (path, body, opts = {}) => request('POST', path, { ...opts, body });
 export const put = (path, body, opts = {}) => request('PUT', path, { ...opts, body });
 export const patch = (path, body, opts = {}) => request('PATCH', path, { ...opts, body });

@@ -15,6 +15,7 @@ import { renderPlatform } from './views/platform.js';
 export const ctx = {
   me: null,
   tenant: null,
+  tenantName: null,
   platform: false,
   support: null, // {tenant, tenantName, expiresAt, grantId}
   notice: null, // one-shot message for the next screen
@@ -123,7 +124,8 @@ function renderShell() {
       h('span', { id: 'who', class: 'who' }),
       h('button', { type: 'button', class: 'btn btn-ghost', id: 'sign-out', onclick: signOut }, 'Sign out')),
     h('div', { class: 'layout' },
-      h('nav', { class: 'nav', 'aria-label': 'Main' }, h('ul', { id: 'nav-list' })),
+      h('nav', { class: 'nav', 'aria-label': 'Main' }, h('ul', { id: 'nav-list' }),
+        h('p', { class: 'nav-foot' }, h('a', { href: '/api-docs' }, 'API reference'))),
       h('main', { id: 'main', class: 'main', tabindex: '-1' })),
   );
   shellBuilt = true;
@@ -139,7 +141,7 @@ function updateChrome() {
   const scope = document.getElementById('scope-label');
   if (ctx.support) scope.textContent = `Support · ${ctx.support.tenantName || ctx.support.tenant}`;
   else if (ctx.platform) scope.textContent = 'Platform administration';
-  else scope.textContent = `Organization · ${ctx.tenant}`;
+  else scope.textContent = `Organization · ${ctx.tenantName || ctx.tenant}`;
   document.getElementById('who').textContent = who();
   renderBanner();
 }
@@ -187,18 +189,15 @@ function leaveSupport(message) {
 
 /** Enter support mode (the support slot holds a session). */
 export async function enterSupport() {
-  const me = await api.get('/v1/auth/me', null, { slot: 'support' });
+  const me = await api.get('/v1/browser/me', null, { slot: 'support' });
   const tenant = me.tenant;
   let expiresAt = null;
   let grantId = null;
-  let tenantName = null;
+  const tenantName = me.tenant_name;
   try {
-    const grants = await api.get('/v1/platform/grants', null, { slot: 'main' });
-    const g = (grants || []).find((x) => x.tenant === tenant && x.status === 'active');
+    const grants = await api.all('/v1/platform/grants', {}, { slot: 'main' });
+    const g = grants.find((x) => x.tenant === tenant && x.status === 'active');
     if (g) { expiresAt = g.expires_at; grantId = g.id; }
-    const tenants = await api.get('/v1/platform/tenants', null, { slot: 'main' });
-    const t = (tenants || []).find((x) => x.slug === tenant);
-    if (t) tenantName = t.name;
   } catch (e) {
     console.warn(e);
   }
@@ -213,7 +212,7 @@ export async function enterSupport() {
   }, 1000));
   // ...and a cheap check notices a revoked grant within seconds.
   supportTimers.push(setInterval(() => {
-    if (ctx.support) api.get('/v1/auth/me', null, { slot: 'support' }).catch(() => {});
+    if (ctx.support) api.get('/v1/browser/me', null, { slot: 'support' }).catch(() => {});
   }, 3000));
 }
 
@@ -227,6 +226,7 @@ async function signOut() {
 function resetCtx() {
   ctx.me = null;
   ctx.tenant = null;
+  ctx.tenantName = null;
   ctx.platform = false;
   ctx.support = null;
   ctx.notice = null;
@@ -245,7 +245,7 @@ export function showSignIn(message) {
 }
 
 async function afterSignIn(resumeSupport) {
-  const me = await api.get('/v1/auth/me', null, { slot: 'main' });
+  const me = await api.get('/v1/browser/me', null, { slot: 'main' });
   resetCtx();
   ctx.me = me;
   if (me.user.role === 'global_admin') {
@@ -260,6 +260,7 @@ async function afterSignIn(resumeSupport) {
     return showNotAdmin(me);
   } else {
     ctx.tenant = me.tenant;
+    ctx.tenantName = me.tenant_name;
   }
   const want = history.state && history.state.after;
   let path = location.pathname === '/signin' || location.pathname === '/' ? (want || defaultPath()) : location.pathname;
@@ -272,7 +273,7 @@ function showNotAdmin(me) {
   root.className = 'app app-signin';
   root.append(h('main', { class: 'signin-card', id: 'main' },
     h('h1', null, 'No administrator rights'),
-    h('p', null, `You are signed in as ${me.user.email}, a member of ${me.tenant}. This console is for organization administrators.`),
+    h('p', null, `You are signed in as ${me.user.email}, a member of ${me.tenant_name || me.tenant}. This console is for organization administrators.`),
     h('button', { type: 'button', class: 'btn btn-primary', onclick: signOut }, 'Sign out')));
 }
 

@@ -1,5 +1,7 @@
 //! Tokens, passwords, and the `TenantScope` capability.
 
+mod jwt_crypto;
+pub mod keyring;
 pub mod password;
 pub mod principal;
 pub mod secret;

@@ -7,19 +7,46 @@ use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 use tokio::sync::Semaphore;
 
 use super::secret::{Secret, fill_random};
+use crate::domain::Role;
 use crate::domain::user::PasswordHash;
 
+/// NIST SP 800-63B: a minimum length, a deny-list of common passwords, no
+/// composition rules. Admins (org and global) need longer ones.
 pub const MIN_LEN: usize = 8;
+pub const MIN_ADMIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 256;
 
-/// Problems with a proposed password, for `details`.
-pub fn check_strength(pw: &Secret) -> Result<(), String> {
+/// The 10,000 most common passwords of 8 or more characters, lower-cased and
+/// sorted (from the zxcvbn frequency lists, MIT licence).
+const COMMON: &str = include_str!("common-passwords.txt");
+
+fn is_common(pw: &str) -> bool {
+    static SORTED: std::sync::LazyLock<Vec<&'static str>> =
+        std::sync::LazyLock::new(|| COMMON.lines().collect());
+    SORTED.binary_search(&pw.to_lowercase().as_str()).is_ok()
+}
+
+/// The shortest password `role` may have.
+pub fn min_len(role: Role) -> usize {
+    match role {
+        Role::Member => MIN_LEN,
+        Role::OrgAdmin | Role::GlobalAdmin => MIN_ADMIN_LEN,
+    }
+}
+
+/// Problems with a proposed password for a user with `role` under a
+/// policy asking for `policy_min` characters, for `details`.
+pub fn check_strength(pw: &Secret, role: Role, policy_min: i64) -> Result<(), String> {
+    let min = min_len(role).max(usize::try_from(policy_min).unwrap_or(0));
     let n = pw.expose().chars().count();
-    if n < MIN_LEN {
-        return Err(format!("must be at least {MIN_LEN} characters"));
+    if n < min {
+        return Err(format!("must be at least {min} characters"));
     }
     if pw.expose().len() > MAX_LEN {
         return Err(format!("must be at most {MAX_LEN} bytes"));
+    }
+    if is_common(pw.expose()) {
+        return Err("is one of the most common passwords; choose another".into());
     }
     Ok(())
 }
@@ -238,9 +265,38 @@ mod tests {
     }
 
     #[test]
-    fn strength_rules() {
-        assert!(check_strength(&Secret::new("short")).is_err());
-        assert!(check_strength(&Secret::new("long enough")).is_ok());
-        assert!(check_strength(&Secret::new("x".repeat(300))).is_err());
+    fn strength_follows_nist_length_and_deny_list() {
+        let check = |pw: &str, role| check_strength(&Secret::new(pw), role, 8);
+        assert!(check("short", Role::Member).is_err());
+        assert!(check("long enough", Role::Member).is_ok());
+        assert!(check(&"x".repeat(300), Role::Member).is_err());
+        // Admins need 12; no composition rules.
+        assert!(check("long enough", Role::OrgAdmin).is_err());
+        assert!(check("long enough!", Role::OrgAdmin).is_ok());
+        assert!(check("eleven chars", Role::GlobalAdmin).is_ok());
+        // Common passwords are refused whatever their case.
+        for pw in ["password", "PassWord", "12345678", "qwertyuiop", "iloveyou"] {
+            let e = check(pw, Role::Member).unwrap_err();
+            assert!(e.contains("common"), "{pw}: {e}");
+        }
+        let e = check("password1234", Role::OrgAdmin).unwrap_err();
+        assert!(e.contains("common"), "{e}");
+        // A tenant may ask for more, never for less.
+        let pw = Secret::new("fourteen chars");
+        assert!(check_strength(&pw, Role::Member, 15).is_err());
+        assert!(check_strength(&pw, Role::Member, 14).is_ok());
+        assert!(check_strength(&Secret::new("nine char"), Role::OrgAdmin, 8).is_err());
+    }
+
+    #[test]
+    fn the_deny_list_is_sorted_lower_case_and_one_per_line() {
+        let lines: Vec<&str> = COMMON.lines().collect();
+        assert!(lines.len() >= 10_000);
+        assert!(lines.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            lines
+                .iter()
+                .all(|l| !l.is_empty() && *l == l.to_lowercase())
+        );
     }
 }

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::keyring::KeyRing;
 use super::secret::fill_random;
 use crate::domain::{Role, Timestamp};
 
@@ -76,45 +77,64 @@ impl KeyMaterial {
 
     /// PKCS#8 v1 DER for an Ed25519 seed (RFC 8410): fixed 16-byte prefix + seed.
     fn pkcs8(&self) -> Vec<u8> {
-        const PREFIX: [u8; 16] = [
-            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-            0x04, 0x20,
-        ];
-        let mut der = PREFIX.to_vec();
+        let mut der = super::jwt_crypto::PKCS8_PREFIX.to_vec();
         der.extend_from_slice(&self.seed);
         der
     }
 }
 
-/// The signing key set: current (signs) and previous (still verifies).
-pub struct Keys {
-    current_kid: String,
+struct Entry {
+    kid: String,
+    public: [u8; 32],
     encoding: EncodingKey,
-    decoding: HashMap<String, DecodingKey>,
-    jwks: serde_json::Value,
+    decoding: DecodingKey,
+    activates_at: Timestamp,
+    /// Gone from the JWKS, its tokens refused, from this time on.
+    removed_at: Option<Timestamp>,
+}
+
+/// The key ring, ready to sign and verify. Which key signs follows the
+/// clock ([`KeyRing`]); a removed key verifies nothing even before the
+/// stored ring is pruned.
+pub struct Keys {
+    entries: Vec<Entry>,
+    by_kid: HashMap<String, usize>,
     validation: Validation,
 }
 
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kids: Vec<_> = self.entries.iter().map(|e| &e.kid).collect();
         f.debug_struct("Keys")
-            .field("current_kid", &self.current_kid)
+            .field("kids", &kids)
             .finish_non_exhaustive()
     }
 }
 
 impl Keys {
-    pub fn new(current: &KeyMaterial, previous: Option<&KeyMaterial>, issuer: &str) -> Self {
-        let mut decoding = HashMap::new();
-        let mut jwks = Vec::new();
-        for k in std::iter::once(current).chain(previous) {
-            let public = k.public();
-            decoding.insert(k.kid.clone(), DecodingKey::from_ed_der(&public));
-            jwks.push(serde_json::json!({
-                "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
-                "kid": k.kid, "x": URL_SAFE_NO_PAD.encode(public),
-            }));
-        }
+    pub fn new(ring: &KeyRing, issuer: &str) -> Self {
+        super::jwt_crypto::install();
+        let entries: Vec<Entry> = ring
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let public = k.key.public();
+                Entry {
+                    kid: k.key.kid.clone(),
+                    public,
+                    encoding: EncodingKey::from_ed_der(&k.key.pkcs8()),
+                    decoding: DecodingKey::from_ed_der(&public),
+                    activates_at: k.activates_at,
+                    removed_at: ring.schedule(i).1,
+                }
+            })
+            .collect();
+        let by_kid = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.kid.clone(), i))
+            .collect();
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
         validation.set_audience(&[AUDIENCE]);
@@ -125,28 +145,68 @@ impl Keys {
         validation.validate_nbf = false;
         validation.leeway = 0;
         Self {
-            current_kid: current.kid.clone(),
-            encoding: EncodingKey::from_ed_der(&current.pkcs8()),
-            decoding,
-            jwks: serde_json::json!({ "keys": jwks }),
+            entries,
+            by_kid,
             validation,
         }
     }
 
-    pub fn jwks(&self) -> &serde_json::Value {
-        &self.jwks
+    /// One key, signing from its creation (tests, benchmarks).
+    pub fn single(key: &KeyMaterial, issuer: &str) -> Self {
+        let ring = KeyRing {
+            keys: vec![super::keyring::RingKey {
+                key: key.clone(),
+                activates_at: Timestamp::from_millis(i64::MIN),
+            }],
+        };
+        Self::new(&ring, issuer)
     }
 
-    pub fn sign(&self, claims: &Claims) -> Result<String, String> {
+    fn published(&self, now: Timestamp) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(move |e| e.removed_at.is_none_or(|r| r > now))
+    }
+
+    /// `GET /.well-known/jwks.json` at `now`: next, current and retired keys.
+    pub fn jwks(&self, now: Timestamp) -> serde_json::Value {
+        let keys: Vec<_> = self
+            .published(now)
+            .map(|e| {
+                serde_json::json!({
+                    "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA",
+                    "kid": e.kid, "x": URL_SAFE_NO_PAD.encode(e.public),
+                })
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// `kid` of the key that signs at `now`.
+    pub fn signing_kid(&self, now: Timestamp) -> Option<&str> {
+        self.signer(now).map(|e| e.kid.as_str())
+    }
+
+    fn signer(&self, now: Timestamp) -> Option<&Entry> {
+        let i = self
+            .entries
+            .iter()
+            .rposition(|e| e.activates_at <= now)
+            .unwrap_or(0);
+        self.entries.get(i)
+    }
+
+    pub fn sign(&self, claims: &Claims, now: Timestamp) -> Result<String, String> {
+        let key = self.signer(now).ok_or("the key ring is empty")?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(TYP.to_owned());
-        header.kid = Some(self.current_kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| e.to_string())
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| e.to_string())
     }
 
     /// Signature, header and claims; then expiry against `now`.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, TokenError> {
-        let claims = self.verify_ignoring_expiry(token)?;
+        let claims = self.verify_ignoring_expiry(token, now)?;
         if claims.exp <= now.unix_secs() {
             return Err(TokenError::Expired);
         }
@@ -154,7 +214,12 @@ impl Keys {
     }
 
     /// Everything but expiry (RFC 7009 revocation accepts expired tokens).
-    pub fn verify_ignoring_expiry(&self, token: &str) -> Result<Claims, TokenError> {
+    /// A removed key's tokens are `Invalid`.
+    pub fn verify_ignoring_expiry(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(TYP) {
             return Err(TokenError::Invalid);
@@ -163,9 +228,11 @@ impl Keys {
         let key = header
             .kid
             .as_deref()
-            .and_then(|k| self.decoding.get(k))
+            .and_then(|k| self.by_kid.get(k))
+            .map(|&i| &self.entries[i])
+            .filter(|e| e.removed_at.is_none_or(|r| r > now))
             .ok_or(TokenError::Invalid)?;
-        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
             .map_err(|_| TokenError::Invalid)?;
         Ok(data.claims)
     }
@@ -184,7 +251,7 @@ impl Keys {
             jti: "self-test".into(),
             gid: None,
         };
-        let t = self.sign(&claims)?;
+        let t = self.sign(&claims, now)?;
         match self.verify(&t, now) {
             Ok(c) if c == claims => Ok(()),
             other => Err(format!("token self-test failed: {other:?}")),
@@ -200,7 +267,7 @@ mod tests {
 
     fn keys() -> (Keys, Claims) {
         let k = KeyMaterial::generate(NOW);
-        let keys = Keys::new(&k, None, "https://issuer");
+        let keys = Keys::single(&k, "https://issuer");
         let claims = Claims {
             iss: "https://issuer".into(),
             aud: AUDIENCE.into(),
@@ -220,7 +287,7 @@ mod tests {
     fn round_trip_and_expiry_boundary() {
         let (keys, claims) = keys();
         keys.self_test("https://issuer", NOW).unwrap();
-        let t = keys.sign(&claims).unwrap();
+        let t = keys.sign(&claims, NOW).unwrap();
         assert_eq!(keys.verify(&t, NOW.plus_secs(299)).unwrap(), claims);
         assert_eq!(
             keys.verify(&t, NOW.plus_secs(300)),
@@ -231,7 +298,7 @@ mod tests {
     #[test]
     fn header_carries_kid_and_typ() {
         let (keys, claims) = keys();
-        let t = keys.sign(&claims).unwrap();
+        let t = keys.sign(&claims, NOW).unwrap();
         let h = jsonwebtoken::decode_header(&t).unwrap();
         assert_eq!(h.typ.as_deref(), Some("at+jwt"));
         assert_eq!(h.alg, Algorithm::EdDSA);
@@ -239,17 +306,32 @@ mod tests {
     }
 
     #[test]
-    fn previous_key_still_verifies_foreign_key_does_not() {
-        let old = KeyMaterial::generate(NOW);
-        let new = KeyMaterial::generate(NOW);
+    fn retired_keys_verify_until_removed_and_foreign_keys_never() {
         let (_, claims) = keys();
-        let t_old = Keys::new(&old, None, "https://issuer")
-            .sign(&claims)
-            .unwrap();
-        let rotated = Keys::new(&new, Some(&old), "https://issuer");
-        assert!(rotated.verify(&t_old, NOW).is_ok());
-        let only_new = Keys::new(&new, None, "https://issuer");
-        assert_eq!(only_new.verify(&t_old, NOW), Err(TokenError::Invalid));
-        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+        let mut ring = KeyRing::fresh(NOW);
+        let old = Keys::new(&ring, "https://issuer");
+        let t_old = old.sign(&claims, NOW).unwrap();
+        let at = NOW.plus_secs(600);
+        ring.rotate(NOW, at).unwrap();
+        let rotated = Keys::new(&ring, "https://issuer");
+        // Before activation the old key still signs; the new one is published.
+        assert_eq!(rotated.signing_kid(NOW), old.signing_kid(NOW));
+        assert_eq!(rotated.jwks(NOW)["keys"].as_array().unwrap().len(), 2);
+        assert_ne!(rotated.signing_kid(at), old.signing_kid(NOW));
+        assert!(rotated.verify_ignoring_expiry(&t_old, at).is_ok());
+        let removed = ring.describe(at)[0].removed_at.unwrap();
+        assert!(
+            rotated
+                .verify_ignoring_expiry(&t_old, removed.minus_secs(1))
+                .is_ok()
+        );
+        assert_eq!(
+            rotated.verify_ignoring_expiry(&t_old, removed),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(rotated.jwks(removed)["keys"].as_array().unwrap().len(), 1);
+
+        let foreign = Keys::single(&KeyMaterial::generate(NOW), "https://issuer");
+        assert_eq!(foreign.verify(&t_old, NOW), Err(TokenError::Invalid));
     }
 }

@@ -67,19 +67,17 @@ pub(super) fn run(
 }
 
 /// Put a backup (decrypted if need be) in place as `dir/sessiond.redb`,
-/// after checking it in full. Refuses a data dir that already holds a database.
+/// after checking it in full. An existing database is replaced only if the
+/// backup is at least as new (its last recorded change), or with `force`;
+/// the replaced file is kept beside it. Answers the backup's report and the
+/// replaced file, if any.
 pub(super) fn restore(
     dir: &Path,
     from: &Path,
     pass: Option<&crate::auth::Secret>,
-) -> Result<CheckReport, String> {
+    force: bool,
+) -> Result<(CheckReport, Option<std::path::PathBuf>), String> {
     let dest = dir.join(DB_FILE);
-    if dest.exists() {
-        return Err(format!(
-            "{} already exists; restore into an empty data dir (move the old file away first)",
-            dest.display()
-        ));
-    }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let tmp = dir.join(format!(".restore-{}.redb", uuid::Uuid::now_v7()));
     let result = (|| {
@@ -93,10 +91,48 @@ pub(super) fn restore(
         f.sync_all().map_err(|e| e.to_string())?;
         drop(f);
         let report = check_file(&tmp).map_err(|e| format!("the backup does not check out: {e}"))?;
-        std::fs::hard_link(&tmp, &dest)
-            .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-        Ok(report)
+        if !dest.exists() {
+            std::fs::hard_link(&tmp, &dest)
+                .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+            return Ok((report, None));
+        }
+        refuse_unless_forced(&dest, &report, force)?;
+        let kept = dest.with_file_name(format!("{DB_FILE}.replaced-{}.bak", uuid::Uuid::now_v7()));
+        std::fs::hard_link(&dest, &kept)
+            .map_err(|e| format!("cannot keep the current file as {}: {e}", kept.display()))?;
+        // rename(2) replaces atomically: a crash leaves the old file or the backup.
+        std::fs::rename(&tmp, &dest)
+            .map_err(|e| format!("cannot replace {}: {e}", dest.display()))?;
+        Ok((report, Some(kept)))
     })();
     let _ = std::fs::remove_file(&tmp);
     result
+}
+
+/// The current database may be replaced: it is older than the backup, or `force`.
+fn refuse_unless_forced(dest: &Path, backup: &CheckReport, force: bool) -> Result<(), String> {
+    let shown = dest.display();
+    let current = match check_file(dest) {
+        Err(e) if e.contains("in use") => {
+            return Err(format!("{e}: stop the server before restoring"));
+        }
+        other => other,
+    };
+    if force {
+        return Ok(());
+    }
+    let at = |t: Option<crate::domain::Timestamp>| {
+        t.map_or_else(|| "never".to_owned(), crate::domain::Timestamp::to_rfc3339)
+    };
+    match current {
+        Ok(c) if c.last_change <= backup.last_change => Ok(()),
+        Ok(c) => Err(format!(
+            "{shown} is newer than the backup (last change {} vs {}); pass --force to replace it (it is kept beside as a .bak)",
+            at(c.last_change),
+            at(backup.last_change)
+        )),
+        Err(e) => Err(format!(
+            "{shown} exists and cannot be compared ({e}); pass --force to replace it (it is kept beside as a .bak)"
+        )),
+    }
 }

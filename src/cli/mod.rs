@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod config_file;
 mod local;
+mod probe;
 
 use crate::auth::Secret;
 use crate::clock::SystemClock;
@@ -19,10 +21,18 @@ use crate::server::{ServeOptions, serve};
 use crate::store::Store;
 use crate::telemetry::{self, LogFormat};
 
+/// `0.1.0 (git 1a2b3c4d5e6f)`: the release and the revision it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("SESSIOND_GIT_REV"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sessiond",
-    version,
+    version = VERSION,
     about = "Session management and revocation for multi-tenant applications"
 )]
 pub struct Cli {
@@ -34,6 +44,10 @@ pub struct Cli {
         default_value = "./sessiond-data"
     )]
     pub data_dir: PathBuf,
+    /// Read settings from this TOML file (keys: flag names in snake_case).
+    /// Flags and `SESSIOND_*` env override it.
+    #[arg(long, global = true, env = "SESSIOND_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Log format.
     #[arg(long, global = true, env = "SESSIOND_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -51,9 +65,18 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
+    /// List or rotate the signing keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Manage global admins (and recover a locked-out one).
+    #[command(subcommand)]
+    Admin(AdminCmd),
     /// Check or export audit logs.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Show the effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Take a consistent copy of the database (while the server runs, through its control socket).
     Backup {
         /// The file to write (must not exist); written with mode 0600.
@@ -63,16 +86,31 @@ pub enum Command {
         #[arg(long, env = "SESSIOND_PASSPHRASE_FILE")]
         passphrase_file: Option<PathBuf>,
     },
-    /// Restore a backup into an empty data dir (checked in full before it is put in place).
+    /// Restore a backup (checked in full before it is put in place). An
+    /// existing database is replaced only if the backup is as new, or with `--force`.
     Restore {
         #[arg(long, env = "SESSIOND_FROM")]
         from: PathBuf,
+        /// Replace an existing database even if it is newer than the backup.
+        #[arg(long, env = "SESSIOND_FORCE")]
+        force: bool,
         /// For an encrypted backup: the file holding its passphrase.
         #[arg(long, env = "SESSIOND_PASSPHRASE_FILE")]
         passphrase_file: Option<PathBuf>,
     },
     /// Check the database: page checksums, every record, every audit chain (exit 1 naming the first problem).
     Check,
+    /// Exit 0 if the URL answers 200 (for container health checks; http only).
+    Healthcheck {
+        #[arg(
+            long,
+            env = "SESSIOND_HEALTHCHECK_URL",
+            default_value = "http://127.0.0.1:8080/readyz"
+        )]
+        url: String,
+        #[arg(long, env = "SESSIOND_HEALTHCHECK_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+        timeout: Duration,
+    },
     /// Measure every performance figure against bare references, in one run
     /// on a temporary data dir (`--data-dir` is not touched).
     Bench(crate::bench::BenchArgs),
@@ -142,9 +180,37 @@ pub struct ServeArgs {
     /// The database's page cache, in MiB.
     #[arg(long, env = "SESSIOND_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(4..=65_536))]
     pub cache_mib: u64,
+    /// Rotate the signing key automatically every N days (off when absent).
+    #[arg(long, env = "SESSIOND_KEY_ROTATION_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub key_rotation_days: Option<u32>,
+    /// A new signing key is in the JWKS this many seconds before it signs;
+    /// longer than any verifier caches the JWKS (ours says max-age=300).
+    #[arg(long, env = "SESSIOND_KEY_PREPUBLISH_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(0..=2_592_000))]
+    pub key_prepublish_secs: i64,
+    /// Serve `/metrics` on this address (e.g. `127.0.0.1:9464`) instead of
+    /// the API port, which then answers 404 there.
+    #[arg(long, env = "SESSIOND_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// On the API port, `/metrics` answers only `Authorization: Bearer TOKEN`
+    /// (prefer the env var or the config file to a flag).
+    #[arg(long, env = "SESSIOND_METRICS_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub metrics_token: Option<Secret>,
+    /// Label the active-sessions gauge by tenant slug (off: one total, so
+    /// the metrics do not list your tenants).
+    #[arg(long, env = "SESSIOND_METRICS_TENANT_LABELS")]
+    pub metrics_tenant_labels: bool,
     /// Failures are forgotten this long after the last one.
     #[arg(long, env = "SESSIOND_LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub login_failure_window: Duration,
+}
+
+/// A secret value: kept out of `Debug` output.
+fn secret(s: &str) -> Result<Secret, String> {
+    match s.trim() {
+        "" => Err("must not be empty".into()),
+        t if t.len() < 16 => Err("must be at least 16 characters".into()),
+        t => Ok(Secret::new(t)),
+    }
 }
 
 /// `N` (seconds), `Ns`, `Nms` or `Nm`; at least 1 ms, at most a day.
@@ -205,6 +271,56 @@ pub enum UserCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// The settings `serve` would run with, as TOML, each with its source
+    /// (flag, env, config file, default); secrets redacted.
+    Print(Box<ServeArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Every published key: kid, state (next/current/retired), when it signs, retires, leaves the JWKS.
+    List,
+    /// Publish a new key now; it signs after the pre-publication window.
+    Rotate {
+        /// Seconds until the new key signs (default: the server's
+        /// `--key-prepublish-secs`, 3600 offline). 0 signs at once.
+        #[arg(long, env = "SESSIOND_ACTIVATE_IN_SECS")]
+        activate_in_secs: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// List global admins.
+    List,
+    /// Create a global admin; the password is read from stdin or generated and printed once.
+    Create {
+        #[arg(long, env = "SESSIOND_EMAIL")]
+        email: String,
+        #[arg(long, env = "SESSIOND_NAME")]
+        name: Option<String>,
+        /// Read the password from the first line of stdin (else one is generated and printed).
+        #[arg(long, env = "SESSIOND_PASSWORD_STDIN")]
+        password_stdin: bool,
+    },
+    /// Disable a global admin: their sessions and support grants end now.
+    Disable {
+        #[arg(long, env = "SESSIOND_EMAIL")]
+        email: String,
+    },
+    Enable {
+        #[arg(long, env = "SESSIOND_EMAIL")]
+        email: String,
+    },
+    /// Print a new password once and end every session of that admin (for a locked-out operator).
+    ResetPassword {
+        #[arg(long, env = "SESSIOND_EMAIL")]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// Check every hash chain (or one tenant's).
     Verify {
@@ -219,6 +335,19 @@ pub enum AuditCmd {
         #[arg(long, env = "SESSIOND_SINCE")]
         since: Option<String>,
     },
+}
+
+/// Parse `args` (with the config file, if any) and run the command.
+pub fn main(args: Vec<std::ffi::OsString>) -> Result<(), String> {
+    let (cli, matches, sources) = config_file::parse(args)?;
+    match &cli.command {
+        Command::Config(ConfigCmd::Print(_)) => {
+            print!("{}", config_file::print(&sources, &matches));
+            Ok(())
+        }
+        Command::Healthcheck { url, timeout } => probe::run(url, *timeout),
+        _ => run(cli),
+    }
 }
 
 /// Run the parsed command; `Err` is one line for stderr.
@@ -238,6 +367,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 session_retention_secs: a.session_retention_days * 86_400,
                 request_timeout: a.request_timeout,
                 token_cache_entries: a.token_cache_entries,
+                key_rotation_days: a.key_rotation_days,
+                key_prepublish_secs: a.key_prepublish_secs,
+                metrics: crate::config::MetricsAccess {
+                    separate: a.metrics_listen.is_some(),
+                    token: a.metrics_token.clone(),
+                    tenant_labels: a.metrics_tenant_labels,
+                },
                 login_limits: crate::service::limiter::Limits {
                     free_failures: a.login_free_failures,
                     max_delay_secs: a.login_max_delay.as_secs().max(1) as i64,
@@ -250,6 +386,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let opts = ServeOptions {
                 data_dir: cli.data_dir,
                 listen: a.listen,
+                metrics_listen: a.metrics_listen,
                 demo: a.demo,
                 cache_mib: a.cache_mib,
                 limits: crate::http::conn::ConnLimits {
@@ -310,6 +447,37 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Request::AuditExport { tenant, since },
             &mut std::io::stdout().lock(),
         ),
+        Command::Keys(cmd) => {
+            let req = match cmd {
+                KeysCmd::List => Request::KeysList,
+                KeysCmd::Rotate { activate_in_secs } => Request::KeysRotate { activate_in_secs },
+            };
+            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
+        }
+        Command::Admin(cmd) => {
+            let req = match cmd {
+                AdminCmd::List => Request::AdminList,
+                AdminCmd::Create {
+                    email,
+                    name,
+                    password_stdin,
+                } => Request::AdminCreate {
+                    email,
+                    name,
+                    password: password_from(password_stdin)?,
+                },
+                AdminCmd::Disable { email } => Request::AdminSetDisabled {
+                    email,
+                    disabled: true,
+                },
+                AdminCmd::Enable { email } => Request::AdminSetDisabled {
+                    email,
+                    disabled: false,
+                },
+                AdminCmd::ResetPassword { email } => Request::AdminResetPassword { email },
+            };
+            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
+        }
         Command::Check => operator(&rt, &cli.data_dir, Request::Check, &mut std::io::stdout()),
         Command::Backup {
             out,
@@ -328,22 +496,29 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Restore {
             from,
+            force,
             passphrase_file,
         } => {
             let pass = passphrase_file
                 .as_deref()
                 .map(read_passphrase)
                 .transpose()?;
-            let r = local::restore(&cli.data_dir, &from, pass.as_ref())?;
+            let (r, kept) = local::restore(&cli.data_dir, &from, pass.as_ref(), force)?;
             println!(
                 "restored {} into {}: {}",
                 from.display(),
                 cli.data_dir.join(crate::store::DB_FILE).display(),
                 summary(&r)
             );
+            if let Some(k) = kept {
+                println!("the replaced database is kept as {}", k.display());
+            }
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(&rt, args),
+        Command::Config(ConfigCmd::Print(_)) | Command::Healthcheck { .. } => {
+            Err("handled before run".into())
+        }
         Command::Seed {
             tenant,
             users,

@@ -9,6 +9,8 @@ use tokio::runtime::Handle;
 use super::{Output, Request, Stdout};
 use crate::auth::{Secret, TenantScope};
 use crate::domain::{Role, TenantId, Timestamp};
+use crate::service::admins::{AdminRef, NewAdmin};
+use crate::service::keys::RotateRequest;
 use crate::service::tenants::NewTenant;
 use crate::service::users::{Acting, NewUser};
 use crate::service::{Error, Service};
@@ -96,6 +98,97 @@ pub fn run(rt: &Handle, svc: &Service, req: Request, out: &mut dyn Output) -> Re
             svc.export_audit_blocking(&scope, since, &mut w)
                 .map_err(describe)?;
             w.flush().map_err(io)
+        }
+        Request::KeysList => {
+            let keys = rt.block_on(svc.list_keys()).map_err(describe)?;
+            let mut text = format!(
+                "{:<18} {:<8} {:<25} {:<25} {:<25} {}\n",
+                "KID", "STATE", "CREATED", "SIGNS FROM", "RETIRES", "REMOVED FROM JWKS"
+            );
+            let at = |t: Option<Timestamp>| t.map_or("-".to_owned(), Timestamp::to_rfc3339);
+            for k in keys.items {
+                let state = serde_json::to_value(k.state).unwrap_or_default();
+                text.push_str(&format!(
+                    "{:<18} {:<8} {:<25} {:<25} {:<25} {}\n",
+                    k.kid,
+                    state.as_str().unwrap_or("?"),
+                    k.created_at.to_rfc3339(),
+                    k.activates_at.to_rfc3339(),
+                    at(k.retires_at),
+                    at(k.removed_at),
+                ));
+            }
+            out.out(text.as_bytes()).map_err(io)
+        }
+        Request::KeysRotate { activate_in_secs } => {
+            let req = RotateRequest { activate_in_secs };
+            let k = rt
+                .block_on(svc.rotate_keys(Acting::operator(), req))
+                .map_err(describe)?;
+            let line = format!(
+                "new signing key {} is in the JWKS now and signs from {}\n",
+                k.kid,
+                k.activates_at.to_rfc3339()
+            );
+            out.out(line.as_bytes()).map_err(io)
+        }
+        Request::AdminList => {
+            let mut text = String::new();
+            let mut after = None;
+            loop {
+                let page = rt.block_on(svc.list_admins(after, 200)).map_err(describe)?;
+                for u in &page.items {
+                    let state = if u.disabled { "disabled" } else { "enabled" };
+                    text.push_str(&format!(
+                        "{} {:<8} {} ({})\n",
+                        u.id, state, u.email, u.display_name
+                    ));
+                }
+                match (page.next_cursor, page.items.last()) {
+                    (Some(_), Some(u)) => after = Some(u.id),
+                    _ => break,
+                }
+            }
+            out.out(text.as_bytes()).map_err(io)
+        }
+        Request::AdminCreate {
+            email,
+            name,
+            password,
+        } => {
+            let (password, generated) = password_or_new(password);
+            let new = NewAdmin {
+                email,
+                display_name: name.unwrap_or_else(|| "Global admin".to_owned()),
+                password: password.clone(),
+            };
+            let u = rt
+                .block_on(svc.create_admin(Acting::operator(), new))
+                .map_err(describe)?;
+            let line = format!("created global admin {} <{}>\n", u.id, u.email);
+            out.out(line.as_bytes()).map_err(io)?;
+            print_generated(out, generated.then_some(&password)).map_err(io)
+        }
+        Request::AdminSetDisabled { email, disabled } => {
+            let who = AdminRef::Email(email);
+            let u = rt
+                .block_on(svc.set_admin_disabled(Acting::operator(), who, disabled))
+                .map_err(describe_admin)?;
+            let state = if u.disabled { "disabled" } else { "enabled" };
+            out.out(format!("global admin {} is {state}\n", u.email).as_bytes())
+                .map_err(io)
+        }
+        Request::AdminResetPassword { email } => {
+            let who = AdminRef::Email(email);
+            let (u, password) = rt
+                .block_on(svc.reset_admin_password(Acting::operator(), who, None))
+                .map_err(describe_admin)?;
+            let line = format!(
+                "reset the password of global admin {}; every session of theirs has ended\n",
+                u.email
+            );
+            out.out(line.as_bytes()).map_err(io)?;
+            print_generated(out, password.as_ref()).map_err(io)
         }
         Request::Backup => {
             let file = rt
@@ -186,6 +279,14 @@ fn print_generated(out: &mut dyn Output, password: Option<&Secret>) -> std::io::
     match password {
         Some(p) => out.out(format!("password (shown once): {}\n", p.expose()).as_bytes()),
         None => Ok(()),
+    }
+}
+
+/// [`describe`], where "not found" means the admin.
+fn describe_admin(e: Error) -> String {
+    match e {
+        Error::NotFound => "no global admin with that email".to_owned(),
+        e => describe(e),
     }
 }
 

@@ -49,6 +49,25 @@ pub enum Request {
         tenant: String,
         since: Option<String>,
     },
+    KeysList,
+    KeysRotate {
+        activate_in_secs: Option<i64>,
+    },
+    AdminList,
+    AdminCreate {
+        email: String,
+        name: Option<String>,
+        /// `None`: generate one and print it once.
+        password: Option<Secret>,
+    },
+    AdminSetDisabled {
+        email: String,
+        disabled: bool,
+    },
+    /// A new password, printed once; every session of that admin ends.
+    AdminResetPassword {
+        email: String,
+    },
     /// The bytes of a consistent copy of the database, on stdout.
     Backup,
     Check,

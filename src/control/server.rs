@@ -115,6 +115,15 @@ fn command_name(r: &Request) -> &'static str {
         Request::UserCreate { .. } => "user create",
         Request::AuditVerify { .. } => "audit verify",
         Request::AuditExport { .. } => "audit export",
+        Request::KeysList => "keys list",
+        Request::KeysRotate { .. } => "keys rotate",
+        Request::AdminList => "admin list",
+        Request::AdminCreate { .. } => "admin create",
+        Request::AdminSetDisabled { disabled: true, .. } => "admin disable",
+        Request::AdminSetDisabled {
+            disabled: false, ..
+        } => "admin enable",
+        Request::AdminResetPassword { .. } => "admin reset-password",
         Request::Backup => "backup",
         Request::Check => "check",
     }

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::{GrantId, Timestamp, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     User,
@@ -13,10 +13,13 @@ pub enum ActorKind {
     System,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AuditActor)]
 pub struct Actor {
     pub kind: ActorKind,
+    #[schema(required = true)]
     pub id: Option<UserId>,
+    #[schema(required = true)]
     pub email: Option<String>,
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::session::SessionDenied;
 use super::{GrantId, RevokeReason, SessionId, TenantId, Timestamp, UserId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantStatus {
     Pending,
@@ -17,9 +17,11 @@ pub enum GrantStatus {
 }
 
 /// Who acted on a grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GrantActor {
+    #[schema(required = true)]
     pub id: Option<UserId>,
+    #[schema(required = true)]
     pub email: Option<String>,
 }
 

@@ -2,14 +2,31 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A tenant's session policy. PUT replaces every field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
+    #[schema(minimum = 30, maximum = 86400, default = 300)]
     pub access_token_ttl_secs: i64,
+    #[schema(minimum = 60, maximum = 7776000, default = 1800)]
     pub idle_timeout_secs: i64,
+    /// Must not be shorter than idle_timeout_secs.
+    #[schema(minimum = 300, maximum = 31536000, default = 36000)]
     pub absolute_timeout_secs: i64,
+    #[schema(minimum = 0, maximum = 300, default = 0)]
     pub refresh_reuse_grace_secs: i64,
+    #[schema(minimum = 60, maximum = 2592000, default = 28800)]
     pub max_support_grant_secs: i64,
+    /// Shortest password for the tenant's users (admins need at least 12).
+    /// Appended in schema 4; JSON bodies may omit it.
+    #[serde(default = "default_min_password_length")]
+    #[schema(minimum = 8, maximum = 128, default = 8)]
+    pub min_password_length: i64,
+}
+
+/// NIST SP 800-63B's floor.
+fn default_min_password_length() -> i64 {
+    8
 }
 
 impl Default for Policy {
@@ -21,11 +38,14 @@ impl Default for Policy {
             absolute_timeout_secs: 10 * 3600,
             refresh_reuse_grace_secs: 0,
             max_support_grant_secs: 8 * 3600,
+            min_password_length: default_min_password_length(),
         }
     }
 }
 
 const DAY: i64 = 86_400;
+/// The longest access-token lifetime a policy allows (signing keys outlive it).
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = DAY;
 
 impl Policy {
     /// Field name → problem, for every out-of-range field.
@@ -36,7 +56,12 @@ impl Policy {
                 bad.push((name, format!("must be between {lo} and {hi}")));
             }
         };
-        range("access_token_ttl_secs", self.access_token_ttl_secs, 30, DAY);
+        range(
+            "access_token_ttl_secs",
+            self.access_token_ttl_secs,
+            30,
+            MAX_ACCESS_TOKEN_TTL_SECS,
+        );
         range("idle_timeout_secs", self.idle_timeout_secs, 60, 90 * DAY);
         range(
             "absolute_timeout_secs",
@@ -56,6 +81,7 @@ impl Policy {
             60,
             30 * DAY,
         );
+        range("min_password_length", self.min_password_length, 8, 128);
         if bad.is_empty() && self.absolute_timeout_secs < self.idle_timeout_secs {
             bad.push((
                 "absolute_timeout_secs",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{GrantId, SessionId, Timestamp, UserId};
 
 /// Why a session ended. The wire names are SPEC §3's `revoked_reason` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RevokeReason {
     UserLogout,

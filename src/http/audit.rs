@@ -8,19 +8,32 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::extract::{AppQuery, GlobalAdmin, Paging, TenantAdmin};
+use super::openapi::responses::{Forbidden, NotFound, Unauthorized, ValidationFailed};
+use super::openapi::schemas::{AuditEntryJson, AuditPage, TenantPath};
 use super::state::AppState;
 use crate::domain::{Timestamp, UserId};
 use crate::service::Error;
 use crate::service::audit::AuditFilter;
+use crate::service::audit::AuditVerify;
 use crate::store::Space;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only entries with this action.
     action: Option<String>,
+    /// Only entries by this actor (a user id; empty means every actor).
+    #[param(value_type = Option<String>, pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     actor_id: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    #[param(value_type = Option<Timestamp>)]
     since: Option<String>,
+    /// Entries at or before this time (RFC 3339).
+    #[param(value_type = Option<Timestamp>)]
     until: Option<String>,
+    /// Documented as its own parameters (`Paging`).
     #[serde(flatten)]
+    #[param(ignore)]
     paging: Paging,
 }
 
@@ -59,6 +72,22 @@ impl AuditQuery {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{t}/audit",
+    operation_id = "queryAudit",
+    tag = "audit",
+    summary = "Query a tenant's audit log",
+    security(("bearerAuth" = [])),
+    params(TenantPath, AuditQuery, Paging),
+    responses(
+        (status = 200, description = "Entries, newest first.", body = AuditPage),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn query(
     State(s): State<AppState>,
     admin: TenantAdmin,
@@ -70,6 +99,22 @@ pub async fn query(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/platform/audit",
+    operation_id = "queryPlatformAudit",
+    tags = ["audit", "platform"],
+    summary = "Query the platform audit log",
+    security(("bearerAuth" = [])),
+    description = "Tenants created, access requested, support sessions started, grants expired, backups taken …",
+    params(AuditQuery, Paging),
+    responses(
+        (status = 200, description = "Entries, newest first.", body = AuditPage),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+)]
 pub async fn platform_query(
     State(s): State<AppState>,
     GlobalAdmin(_): GlobalAdmin,
@@ -79,6 +124,21 @@ pub async fn platform_query(
     Ok(Json(s.svc.query_audit(&Space::Platform, f).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{t}/audit/verify",
+    operation_id = "verifyAudit",
+    tag = "audit",
+    summary = "Verify a tenant's audit hash chain",
+    security(("bearerAuth" = [])),
+    params(TenantPath),
+    responses(
+        (status = 200, description = "The chain's state; `ok: false` names the first bad entry.", body = AuditVerify),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn verify(
     State(s): State<AppState>,
     admin: TenantAdmin,
@@ -90,6 +150,21 @@ pub async fn verify(
     Ok(Json(r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{t}/audit/export",
+    operation_id = "exportAudit",
+    tag = "audit",
+    summary = "Export a tenant's audit log",
+    security(("bearerAuth" = [])),
+    params(TenantPath),
+    responses(
+        (status = 200, description = "NDJSON, oldest first, streamed: one AuditEntry (see the schema) per line.", content_type = "application/x-ndjson", body = AuditEntryJson, headers(("Content-Disposition" = String, description = "attachment with a file name."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn export(State(s): State<AppState>, admin: TenantAdmin) -> Result<Response, Error> {
     // Checked before streaming: once the body starts, the status is sent.
     s.svc.ensure_tenant(&admin.scope).await?;

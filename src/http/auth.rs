@@ -6,38 +6,74 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use base64::Engine;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::extract::{AppForm, AppJson, Auth};
+use super::openapi::responses::{PayloadTooLarge, RateLimited, Unauthorized, ValidationFailed};
+use super::openapi::schemas::Introspection;
 use super::state::AppState;
 use crate::auth::{Realm, Secret};
+use crate::domain::{Role, SessionId, UserId};
+use crate::service::auth::Me;
+use crate::service::sessions::TokenPair;
 use crate::service::{ClientMeta, Error};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LoginRequest)]
 pub struct LoginBody {
+    /// Tenant slug.
     pub(super) tenant: String,
     pub(super) email: String,
+    #[schema(value_type = String, format = Password)]
     pub(super) password: Secret,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PlatformLoginRequest)]
 pub struct PlatformLoginBody {
     pub(super) email: String,
+    #[schema(value_type = String, format = Password)]
     pub(super) password: Secret,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RefreshRequest)]
 pub struct RefreshBody {
+    /// `rt1.` + tenant (or `_platform`) + `.` + 256 random bits, base64url.
+    #[schema(value_type = String)]
     refresh_token: Secret,
 }
 
-#[derive(Deserialize)]
+/// RFC 7662 / RFC 7009 form; other fields (`token_type_hint`) are accepted and ignored.
+#[derive(Deserialize, ToSchema)]
 pub struct TokenForm {
+    /// Access or refresh token (required; missing → 400).
+    #[schema(required = true, nullable = false)]
     token: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    operation_id = "login",
+    tag = "auth",
+    summary = "Sign in to a tenant",
+    description = "Records IP and User-Agent on the session. Unknown tenant, unknown user, wrong \
+password and disabled user all answer 401 `invalid_credentials`.",
+    security(()),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A new session and its token pair.", body = TokenPair,
+            headers(("Cache-Control" = String, description = "`no-store`: the answer carries tokens."))),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = RateLimited),
+    ),
+)]
 pub async fn login(
     State(s): State<AppState>,
     meta: ClientMeta,
@@ -47,6 +83,24 @@ pub async fn login(
     Ok(Json(pair))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/platform/auth/login",
+    operation_id = "platformLogin",
+    tags = ["auth", "platform"],
+    summary = "Sign in as a global admin",
+    description = "401 `invalid_credentials` on any failure.",
+    security(()),
+    request_body = PlatformLoginBody,
+    responses(
+        (status = 200, description = "A platform session (`tid` = `_platform`).", body = TokenPair,
+            headers(("Cache-Control" = String, description = "`no-store`: the answer carries tokens."))),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = RateLimited),
+    ),
+)]
 pub async fn platform_login(
     State(s): State<AppState>,
     meta: ClientMeta,
@@ -57,6 +111,25 @@ pub async fn platform_login(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    operation_id = "refresh",
+    tag = "auth",
+    summary = "Rotate a refresh token",
+    description = "401 codes: `refresh_token_invalid` (unknown/malformed), `refresh_token_reused` \
+(a rotated token replayed: the whole chain is revoked), `session_revoked`, `session_expired`. Of \
+concurrent refreshes with the same token exactly one succeeds.",
+    security(()),
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new token pair; the presented refresh token is spent.",
+            body = TokenPair, headers(("Cache-Control" = String, description = "`no-store`: the answer carries tokens."))),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn refresh(
     State(s): State<AppState>,
     meta: ClientMeta,
@@ -65,6 +138,18 @@ pub async fn refresh(
     Ok(Json(s.svc.refresh(b.refresh_token, meta).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    operation_id = "logout",
+    tag = "auth",
+    summary = "Sign out (revoke the caller's session)",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Signed out; the session is revoked (`user_logout`)."),
+        (status = 401, response = Unauthorized),
+    ),
+)]
 pub async fn logout(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -74,11 +159,42 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/auth/me",
+    operation_id = "getMe",
+    tag = "auth",
+    summary = "The caller's identity",
+    description = "The reference protected resource: runs the full SPEC §4 check.",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The authenticated user and session.", body = Me),
+        (status = 401, response = Unauthorized),
+    ),
+)]
 pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> Result<impl IntoResponse, Error> {
     Ok(Json(s.svc.me(&p).await?))
 }
 
 /// Forward-auth (nginx `auth_request`, Traefik, Caddy): 200 with identity headers.
+#[utoipa::path(
+    get,
+    path = "/v1/auth/verify",
+    operation_id = "verifyForwardAuth",
+    tag = "auth",
+    summary = "Forward-auth check",
+    description = "For nginx `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`.",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Authenticated; identity in headers, empty body.", headers(
+            ("X-Session-User" = UserId, description = "User id."),
+            ("X-Session-Tenant" = String, description = "Tenant slug, or `_platform`."),
+            ("X-Session-Id" = SessionId, description = "Session id."),
+            ("X-Session-Role" = Role, description = "Role."),
+        )),
+        (status = 401, response = Unauthorized),
+    ),
+)]
 pub async fn verify(Auth(p): Auth) -> Result<impl IntoResponse, Error> {
     let tenant = match &p.realm {
         Realm::Tenant(t) => t.to_string(),
@@ -113,6 +229,24 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, Secret)> {
 }
 
 /// RFC 7662, for a tenant's service clients.
+#[utoipa::path(
+    post,
+    path = "/v1/oauth/introspect",
+    operation_id = "introspectToken",
+    tag = "oauth",
+    summary = "Token introspection (RFC 7662)",
+    description = "The caller authenticates with HTTP Basic as a service client \
+(client_id:client_secret) of a tenant; a bad or missing client answers 401 `invalid_client`.",
+    security(("clientBasic" = [])),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "`{active:false}` for unknown, expired, revoked or another \
+tenant's tokens.", body = Introspection),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn introspect(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -124,6 +258,22 @@ pub async fn introspect(
 }
 
 /// RFC 7009: always 200.
+#[utoipa::path(
+    post,
+    path = "/v1/oauth/revoke",
+    operation_id = "revokeToken",
+    tag = "oauth",
+    summary = "Token revocation (RFC 7009)",
+    description = "Accepts an access token (even expired) or a refresh token.",
+    security(()),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Always, once `token` is given: the token's session (if \
+any) is revoked (`user_logout`). Empty body."),
+        (status = 400, response = ValidationFailed),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn oauth_revoke(
     State(s): State<AppState>,
     meta: ClientMeta,

@@ -12,15 +12,20 @@
 //! requires it to name the same host as `Host`.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{LoginBody, PlatformLoginBody};
 use super::extract::{AppJson, OptionalJson};
+use super::openapi::responses::{
+    Forbidden, PayloadTooLarge, RateLimited, Unauthorized, ValidationFailed,
+};
+use super::openapi::schemas::CsrfHeader;
 use super::state::AppState;
 use crate::auth::{Realm, Secret, TenantScope};
 use crate::domain::SessionId;
@@ -34,16 +39,41 @@ const SUPPORT_COOKIE: &str = "__Host-sessiond_support_rt";
 /// Cookie lifetime when the session's policy cannot be read.
 const FALLBACK_MAX_AGE: i64 = 7 * 86_400;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/browser/login", post(login))
-        .route("/v1/browser/platform-login", post(platform_login))
-        .route("/v1/browser/refresh", post(refresh))
-        .route("/v1/browser/adopt", post(adopt))
-        .route("/v1/browser/logout", post(logout))
+/// The cookie endpoints; each handler's `#[utoipa::path]` gives its path and
+/// documentation (see `http::api`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(platform_login))
+        .routes(routes!(refresh))
+        .routes(routes!(adopt))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+/// The console's "who am I": `/v1/auth/me`, which names the tenant too.
+#[utoipa::path(
+    get,
+    path = "/v1/browser/me",
+    operation_id = "browserMe",
+    tag = "browser",
+    summary = "The signed-in console user",
+    description = "The same answer as `GET /v1/auth/me`: user, tenant slug and display name, session.",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The authenticated user and session.", body = crate::service::auth::Me),
+        (status = 401, response = super::openapi::responses::Unauthorized),
+    ),
+)]
+async fn me(
+    state: State<AppState>,
+    auth: super::extract::Auth,
+) -> Result<impl IntoResponse, crate::service::Error> {
+    super::auth::me(state, auth).await
+}
+
+/// Which cookie: `main` (the signed-in admin) or `support` (a support session).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Slot {
     #[default]
@@ -60,17 +90,22 @@ impl Slot {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CookieSlot)]
 pub struct SlotBody {
+    /// Default `main`.
     #[serde(default)]
     slot: Slot,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdoptRequest)]
 pub struct AdoptBody {
+    #[schema(value_type = String)]
     refresh_token: Secret,
+    /// Default `support`.
     #[serde(default = "support_slot")]
     slot: Slot,
 }
@@ -79,10 +114,15 @@ fn support_slot() -> Slot {
     Slot::Support
 }
 
-/// What the browser gets: the token pair minus the refresh token.
-#[derive(Serialize)]
+/// What the browser gets: the token pair minus the refresh token, which
+/// goes into an HttpOnly cookie.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AccessToken)]
 struct AccessOnly {
+    #[schema(value_type = String)]
     access_token: Secret,
+    /// Always `Bearer`.
+    #[schema(value_type = String, pattern = "^Bearer$")]
     token_type: &'static str,
     expires_in: i64,
     session_id: SessionId,
@@ -190,6 +230,25 @@ async fn issue(s: &AppState, pair: TokenPair, slot: Slot) -> Response {
 }
 
 /// `POST /v1/browser/login`: `{tenant, email, password}`.
+#[utoipa::path(
+    post,
+    path = "/v1/browser/login",
+    operation_id = "browserLogin",
+    tag = "browser",
+    summary = "Admin UI sign-in (cookie)",
+    description = "Same as `/v1/auth/login`, but the browser never sees the refresh token. Requires `X-Sessiond-Csrf: 1` (else 403).",
+    security(()),
+    params(CsrfHeader),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Access token; the refresh token is set in the `main` cookie.", body = AccessOnly, headers(("Set-Cookie" = String, description = "`__Host-sessiond_rt` (slot main) or `__Host-sessiond_support_rt` (slot support) holding the refresh token: `HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=…` (Max-Age=0 clears it)."))),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = RateLimited),
+    ),
+)]
 pub async fn login(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -202,6 +261,25 @@ pub async fn login(
 }
 
 /// `POST /v1/browser/platform-login`: `{email, password}` for global admins.
+#[utoipa::path(
+    post,
+    path = "/v1/browser/platform-login",
+    operation_id = "browserPlatformLogin",
+    tag = "browser",
+    summary = "Admin UI global-admin sign-in (cookie)",
+    description = "Same as `/v1/platform/auth/login`, cookie-based. Requires `X-Sessiond-Csrf: 1` (else 403).",
+    security(()),
+    params(CsrfHeader),
+    request_body = PlatformLoginBody,
+    responses(
+        (status = 200, description = "Access token; the refresh token is set in the `main` cookie.", body = AccessOnly, headers(("Set-Cookie" = String, description = "`__Host-sessiond_rt` (slot main) or `__Host-sessiond_support_rt` (slot support) holding the refresh token: `HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=…` (Max-Age=0 clears it)."))),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = RateLimited),
+    ),
+)]
 pub async fn platform_login(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -215,6 +293,24 @@ pub async fn platform_login(
 
 /// `POST /v1/browser/refresh` (optional body `{slot}`): rotate the cookie's
 /// refresh token. On failure the cookie is cleared and the SPEC §3 error answered.
+#[utoipa::path(
+    post,
+    path = "/v1/browser/refresh",
+    operation_id = "browserRefresh",
+    tag = "browser",
+    summary = "Admin UI refresh (cookie)",
+    description = "Rotates the refresh token held in the slot's cookie. On failure the cookie is cleared and the SPEC §3 error answered (401 `refresh_token_invalid` without a cookie). Requires `X-Sessiond-Csrf: 1` (else 403).",
+    security(("refreshCookie" = []), ("supportRefreshCookie" = [])),
+    params(CsrfHeader),
+    request_body(content = Option<SlotBody>, description = "Optional; `slot` defaults to `main`."),
+    responses(
+        (status = 200, description = "New access token; the cookie holds the rotated refresh token.", body = AccessOnly, headers(("Set-Cookie" = String, description = "`__Host-sessiond_rt` (slot main) or `__Host-sessiond_support_rt` (slot support) holding the refresh token: `HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=…` (Max-Age=0 clears it)."))),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn refresh(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -239,6 +335,24 @@ pub async fn refresh(
 /// `support`): exchange a refresh token the page just received (a support
 /// session's) for a rotated one held in the cookie, so the token JavaScript
 /// saw is already spent.
+#[utoipa::path(
+    post,
+    path = "/v1/browser/adopt",
+    operation_id = "browserAdopt",
+    tag = "browser",
+    summary = "Move a refresh token into a cookie",
+    description = "Exchanges a refresh token the page just received (typically a support session's) for a rotated one kept in the slot's cookie (default `support`). Requires `X-Sessiond-Csrf: 1` (else 403).",
+    security(()),
+    params(CsrfHeader),
+    request_body = AdoptBody,
+    responses(
+        (status = 200, description = "New access token; the cookie holds the rotated refresh token.", body = AccessOnly, headers(("Set-Cookie" = String, description = "`__Host-sessiond_rt` (slot main) or `__Host-sessiond_support_rt` (slot support) holding the refresh token: `HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=…` (Max-Age=0 clears it)."))),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn adopt(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -253,6 +367,23 @@ pub async fn adopt(
 /// `POST /v1/browser/logout` (optional body `{slot}`): revoke the session
 /// (by the bearer token if it still authenticates, else by the cookie's
 /// refresh token) and clear the cookie. Always 204 once CSRF checks pass.
+#[utoipa::path(
+    post,
+    path = "/v1/browser/logout",
+    operation_id = "browserLogout",
+    tag = "browser",
+    summary = "Admin UI sign-out (cookie)",
+    description = "Revokes the session (by the bearer token if it still authenticates, else by the cookie's refresh token) and clears the cookie. Always 204 once the CSRF checks pass and the body parses. Requires `X-Sessiond-Csrf: 1` (else 403).",
+    security(("bearerAuth" = []), ("refreshCookie" = []), ("supportRefreshCookie" = []), ()),
+    params(CsrfHeader),
+    request_body(content = Option<SlotBody>, description = "Optional; `slot` defaults to `main`."),
+    responses(
+        (status = 204, description = "Signed out; the slot's cookie is cleared.", headers(("Set-Cookie" = String, description = "`__Host-sessiond_rt` (slot main) or `__Host-sessiond_support_rt` (slot support) holding the refresh token: `HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=…` (Max-Age=0 clears it)."))),
+        (status = 400, response = ValidationFailed),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn logout(
     State(s): State<AppState>,
     headers: HeaderMap,

@@ -81,29 +81,38 @@ impl Error {
     }
 }
 
+impl Error {
+    /// SPEC §3's body: `{error, message, retryable}` plus `revoked_reason`
+    /// or `details` where they apply.
+    pub fn body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("error".into(), json!(self.code()));
+        body.insert("message".into(), json!(self.to_string()));
+        body.insert("retryable".into(), json!(self.retryable()));
+        if let Error::SessionRevoked(reason) = self {
+            body.insert("revoked_reason".into(), json!(reason.as_str()));
+        }
+        if let Error::Validation(fields) = self {
+            let d: Map<String, Value> = fields.iter().map(|(f, m)| (f.clone(), json!(m))).collect();
+            body.insert("details".into(), Value::Object(d));
+        }
+        Value::Object(body)
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         if let Error::Internal(cause) = &self {
             tracing::error!(cause = %cause, "internal error");
         }
-        let status = self.status();
-        let code = self.code();
-        let mut body = Map::new();
-        body.insert("error".into(), json!(code));
-        body.insert("message".into(), json!(self.to_string()));
-        body.insert("retryable".into(), json!(self.retryable()));
-        if let Error::SessionRevoked(reason) = &self {
-            body.insert("revoked_reason".into(), json!(reason.as_str()));
-        }
-        if let Error::Validation(fields) = &self {
-            let d: Map<String, Value> = fields.iter().map(|(f, m)| (f.clone(), json!(m))).collect();
-            body.insert("details".into(), Value::Object(d));
-        }
-        let mut res = (status, axum::Json(Value::Object(body))).into_response();
+        let (status, code) = (self.status(), self.code());
+        let mut res = (status, axum::Json(self.body())).into_response();
         let headers = res.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
             let v = match self {
                 Error::TokenMissing => r#"Bearer realm="sessiond""#.to_owned(),
+                // A service client authenticates with HTTP Basic (RFC 6749 §5.2).
+                Error::InvalidClient => r#"Basic realm="sessiond", charset="UTF-8""#.to_owned(),
                 _ => format!(
                     r#"Bearer realm="sessiond", error="invalid_token", error_description="{code}""#
                 ),

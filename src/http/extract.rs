@@ -59,8 +59,13 @@ fn json_problem(path: &str, err: &serde_json::Error) -> Error {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| json_problem(&e.path().to_string(), e.inner()))?;
+    let value = match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => value,
+        Err(e) => {
+            return retry_integral_floats(bytes)
+                .unwrap_or_else(|| Err(json_problem(&e.path().to_string(), e.inner())));
+        }
+    };
     // Trailing bytes after the value are malformed input, not ignorable.
     de.end().map_err(|_| {
         Error::field(
@@ -69,6 +74,35 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         )
     })?;
     Ok(value)
+}
+
+/// JSON Schema counts `1554.0` as an integer; serde does not. When the body
+/// holds such numbers they become integers and the body is read once more.
+fn retry_integral_floats<T: DeserializeOwned>(bytes: &[u8]) -> Option<Result<T, Error>> {
+    fn normalize(v: &mut serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                    *v = serde_json::Value::from(f as i64);
+                    true
+                }
+                _ => false,
+            },
+            serde_json::Value::Array(items) => {
+                items.iter_mut().fold(false, |c, i| normalize(i) | c)
+            }
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, i| normalize(i) | c),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if !normalize(&mut value) {
+        return None;
+    }
+    Some(
+        serde_path_to_error::deserialize(value)
+            .map_err(|e| json_problem(&e.path().to_string(), e.inner())),
+    )
 }
 
 /// `Json` whose rejections are SPEC §3 errors naming the field.
@@ -109,7 +143,8 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
-        parse_json(&bytes).map(OptionalJson)
+        // The documented schema is `T | null`: a JSON `null` is an absent body.
+        parse_json::<Option<T>>(&bytes).map(|b| OptionalJson(b.unwrap_or_default()))
     }
 }
 
@@ -142,6 +177,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
     }
 }
 
+/// The client address the trusted proxy saw: the last `X-Forwarded-For`
+/// entry. Earlier entries come from the client and may be forged; a proxy
+/// that appends (nginx's `$proxy_add_x_forwarded_for`, Caddy, Traefik) puts
+/// the real peer last, one that overwrites leaves only it.
+fn forwarded_client(header: &str) -> Option<String> {
+    let last = header.rsplit(',').next()?.trim();
+    last.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
 impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = Error;
 
@@ -150,18 +196,8 @@ impl FromRequestParts<AppState> for ClientMeta {
             .svc
             .config()
             .trust_forwarded_for
-            .then(|| {
-                parts
-                    .headers
-                    .get("x-forwarded-for")?
-                    .to_str()
-                    .ok()?
-                    .split(',')
-                    .next()
-                    .map(|s| s.trim().to_owned())
-            })
-            .flatten()
-            .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
+            .then(|| forwarded_client(parts.headers.get("x-forwarded-for")?.to_str().ok()?))
+            .flatten();
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -241,9 +277,10 @@ impl FromRequestParts<AppState> for TenantAdmin {
             .find(|(k, _)| *k == "t")
             .map(|(_, v)| v)
             .ok_or(Error::NotFound)?;
-        let t = TenantId::parse(t).map_err(|_| Error::NotFound)?;
-        let scope = TenantScope::admin_of(&p, &t)
-            .map_err(|_| Error::Forbidden("not an administrator of this tenant"))?;
+        // Whether the tenant exists, or could: the same 403 to anyone without rights.
+        let denied = || Error::Forbidden("not an administrator of this tenant");
+        let t = TenantId::parse(t).map_err(|_| denied())?;
+        let scope = TenantScope::admin_of(&p, &t).map_err(|_| denied())?;
         Ok(TenantAdmin {
             principal: p,
             scope,
@@ -252,10 +289,19 @@ impl FromRequestParts<AppState> for TenantAdmin {
 }
 
 /// `limit` (1–200, default 50) and `cursor`, validated.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
+    /// Page size.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<String>,
+    /// `next_cursor` of the previous page (opaque); empty means the first page.
+    #[serde(default, deserialize_with = "empty_as_none")]
     pub cursor: Option<String>,
+}
+
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
 }
 
 impl Paging {
@@ -268,6 +314,15 @@ impl Paging {
                 .filter(|n| (1..=200).contains(n))
                 .ok_or_else(|| Error::field("limit", "must be an integer from 1 to 200")),
         }
+    }
+
+    /// The cursor, parsed (every list's cursor is the last item's id).
+    pub fn cursor<T, E>(&self, parse: impl Fn(&str) -> Result<T, E>) -> Result<Option<T>, Error> {
+        self.cursor
+            .as_deref()
+            .map(parse)
+            .transpose()
+            .map_err(|_| Error::field("cursor", "malformed cursor"))
     }
 }
 
@@ -307,6 +362,25 @@ mod tests {
     }
 
     #[test]
+    fn the_forwarded_client_is_the_entry_the_proxy_added() {
+        assert_eq!(
+            forwarded_client("203.0.113.7").as_deref(),
+            Some("203.0.113.7")
+        );
+        // A client-supplied entry before the proxy's is ignored.
+        assert_eq!(
+            forwarded_client("10.6.6.6, 203.0.113.7").as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            forwarded_client(" 2001:db8::1 ").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(forwarded_client("203.0.113.7, not-an-ip"), None);
+        assert_eq!(forwarded_client(""), None);
+    }
+
+    #[test]
     fn names_the_bad_field() {
         assert_eq!(
             field_of(r#"{"name":"a","first_admin":{},"n":1}"#),
@@ -330,5 +404,32 @@ mod tests {
             field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":1} trailing"#),
             "body"
         );
+    }
+
+    #[test]
+    fn an_integral_float_reads_as_an_integer_and_a_fraction_does_not() {
+        let ok = parse_json::<Outer>(br#"{"name":"a","first_admin":{"email":"x"},"n":1554.0}"#);
+        assert_eq!(ok.map(|o| o.n).ok(), Some(1554));
+        assert_eq!(
+            field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":1.5}"#),
+            "n"
+        );
+        // The retry keeps naming the real problem.
+        assert_eq!(
+            field_of(r#"{"name":"a","first_admin":{"email":"x"},"n":2.0,"zz":0}"#),
+            "zz"
+        );
+    }
+
+    #[test]
+    fn an_empty_cursor_is_the_first_page() {
+        let q = |s: &str| {
+            axum::extract::Query::<Paging>::try_from_uri(&s.parse().unwrap())
+                .unwrap()
+                .0
+        };
+        assert_eq!(q("/x?cursor=").cursor, None);
+        assert_eq!(q("/x?cursor=abc").cursor.as_deref(), Some("abc"));
+        assert_eq!(q("/x").cursor, None);
     }
 }

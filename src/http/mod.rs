@@ -1,6 +1,7 @@
 //! The JSON API: router and layers. Handlers extract, call one service
 //! function, and map the result.
 
+pub mod admins;
 pub mod audit;
 pub mod auth;
 pub mod browser;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod grants;
 pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod platform;
 pub mod sessions;
@@ -19,9 +21,11 @@ pub mod wire;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
-use axum::routing::{delete, get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use state::AppState;
 
@@ -30,94 +34,65 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The bulk revocation body: 10,000 session ids fit.
 pub const BULK_BODY_LIMIT: usize = 512 * 1024;
 
+/// Every route of the API, each registered with its OpenAPI operation.
+///
+/// To add a route: annotate the handler with `#[utoipa::path(method, path =
+/// "...", responses(...))]` (see `openapi` for the shared error responses)
+/// and add `.routes(routes!(module::handler))` here; handlers of one path
+/// share a `routes!`. Never add a route with `.route(...)`: it would be
+/// missing from `/openapi.json` (and `tests/it/openapi.rs` refuses it).
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::platform_login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::verify))
+        .routes(routes!(auth::introspect))
+        .routes(routes!(auth::oauth_revoke))
+        .routes(routes!(platform::list_tenants, platform::create_tenant))
+        .routes(routes!(audit::platform_query))
+        .routes(routes!(admins::list_keys))
+        .routes(routes!(admins::rotate_keys))
+        .routes(routes!(admins::list_admins, admins::create_admin))
+        .routes(routes!(admins::disable_admin))
+        .routes(routes!(admins::enable_admin))
+        .routes(routes!(admins::set_admin_password))
+        .routes(routes!(grants::my_grants))
+        .routes(routes!(grants::request_access))
+        .routes(routes!(grants::start_support_session))
+        .routes(routes!(grants::list, grants::grant))
+        .routes(routes!(grants::approve))
+        .routes(routes!(grants::deny))
+        .routes(routes!(grants::revoke))
+        .routes(routes!(sessions::list))
+        // Room for MAX_IDS session ids in one request.
+        .routes(routes!(sessions::revoke_bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)))
+        .routes(routes!(sessions::show))
+        .routes(routes!(sessions::revoke_one))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::show_user, users::patch_user))
+        .routes(routes!(users::set_password))
+        .routes(routes!(sessions::revoke_user))
+        .routes(routes!(audit::query))
+        .routes(routes!(audit::export))
+        .routes(routes!(audit::verify))
+        .routes(routes!(users::list_clients, users::create_client))
+        .routes(routes!(users::delete_client))
+        .routes(routes!(users::get_policy, users::put_policy))
+        .routes(routes!(ops::jwks))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(metrics::render_guarded))
+        .routes(routes!(ops::openapi))
+        .merge(browser::routes())
+}
+
 pub fn app(state: AppState) -> Router {
     metrics::init();
-    let api = Router::new()
-        .route("/v1/auth/login", post(auth::login))
-        .route("/v1/platform/auth/login", post(auth::platform_login))
-        .route("/v1/auth/refresh", post(auth::refresh))
-        .route("/v1/auth/logout", post(auth::logout))
-        .route("/v1/auth/me", get(auth::me))
-        .route("/v1/auth/verify", get(auth::verify))
-        .route("/v1/oauth/introspect", post(auth::introspect))
-        .route("/v1/oauth/revoke", post(auth::oauth_revoke))
-        .route(
-            "/v1/platform/tenants",
-            get(platform::list_tenants).post(platform::create_tenant),
-        )
-        .route("/v1/platform/audit", get(audit::platform_query))
-        .route("/v1/platform/grants", get(grants::my_grants))
-        .route(
-            "/v1/platform/tenants/{t}/access-requests",
-            post(grants::request_access),
-        )
-        .route(
-            "/v1/platform/tenants/{t}/support-sessions",
-            post(grants::start_support_session),
-        )
-        .route(
-            "/v1/tenants/{t}/support-grants",
-            get(grants::list).post(grants::grant),
-        )
-        .route(
-            "/v1/tenants/{t}/support-grants/{gid}/approve",
-            post(grants::approve),
-        )
-        .route(
-            "/v1/tenants/{t}/support-grants/{gid}/deny",
-            post(grants::deny),
-        )
-        .route(
-            "/v1/tenants/{t}/support-grants/{gid}/revoke",
-            post(grants::revoke),
-        )
-        .route("/v1/tenants/{t}/sessions", get(sessions::list))
-        .route(
-            "/v1/tenants/{t}/sessions/revoke",
-            // Room for MAX_IDS session ids in one request.
-            post(sessions::revoke_bulk).layer(DefaultBodyLimit::max(BULK_BODY_LIMIT)),
-        )
-        .route("/v1/tenants/{t}/sessions/{sid}", get(sessions::show))
-        .route(
-            "/v1/tenants/{t}/sessions/{sid}/revoke",
-            post(sessions::revoke_one),
-        )
-        .route(
-            "/v1/tenants/{t}/users",
-            get(users::list_users).post(users::create_user),
-        )
-        .route(
-            "/v1/tenants/{t}/users/{uid}",
-            get(users::show_user).patch(users::patch_user),
-        )
-        .route(
-            "/v1/tenants/{t}/users/{uid}/password",
-            post(users::set_password),
-        )
-        .route(
-            "/v1/tenants/{t}/users/{uid}/revoke-sessions",
-            post(sessions::revoke_user),
-        )
-        .route("/v1/tenants/{t}/audit", get(audit::query))
-        .route("/v1/tenants/{t}/audit/export", get(audit::export))
-        .route("/v1/tenants/{t}/audit/verify", get(audit::verify))
-        .route(
-            "/v1/tenants/{t}/clients",
-            get(users::list_clients).post(users::create_client),
-        )
-        .route("/v1/tenants/{t}/clients/{id}", delete(users::delete_client))
-        .route(
-            "/v1/tenants/{t}/policy",
-            get(users::get_policy).put(users::put_policy),
-        )
-        .route("/.well-known/jwks.json", get(ops::jwks))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(metrics::render))
-        .route("/openapi.json", get(ops::openapi));
-
+    let (api, _) = api().split_for_parts();
     let routes = api
-        .merge(browser::routes())
         .fallback(crate::ui::serve)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(

@@ -1,4 +1,4 @@
-//! Health, readiness, JWKS, and the JSON 404.
+//! Health, readiness, JWKS, the OpenAPI document, and the JSON 405.
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -7,13 +7,37 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::openapi::schemas;
 use super::state::AppState;
 use crate::service::Error;
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "ops",
+    summary = "Liveness",
+    security(()),
+    responses((status = 200, description = "The process serves.", body = schemas::Health)),
+)]
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "ops",
+    summary = "Readiness",
+    security(()),
+    responses(
+        (status = 200, description = "Database open, keys loaded (`ready`).", body = schemas::Readiness),
+        (status = 503, description = "Not ready: `storage_unavailable` while writes cannot be committed \
+(disk full, I/O error); `Retry-After` says when to look again.", body = schemas::Readiness,
+            headers(("Retry-After" = u32, description = "Seconds to wait."))),
+    ),
+)]
 pub async fn readyz(State(s): State<AppState>) -> Response {
     match s.svc.ready().await {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
@@ -30,8 +54,18 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    operation_id = "getJwks",
+    tags = ["ops", "auth"],
+    summary = "Public signing keys (JWKS)",
+    security(()),
+    responses((status = 200, description = "The next (pre-published), current and retired Ed25519 keys.",
+        body = schemas::Jwks, headers(("Cache-Control" = String, description = "`public, max-age=300`.")))),
+)]
 pub async fn jwks(State(s): State<AppState>) -> Response {
-    let mut res = Json(s.svc.keys().jwks().clone()).into_response();
+    let mut res = Json(s.svc.keys().jwks(s.svc.now())).into_response();
     res.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
@@ -68,11 +102,20 @@ pub async fn request_timeout(State(s): State<AppState>, req: Request, next: Next
     }
 }
 
-/// The OpenAPI 3.1 description, embedded at build time.
-const OPENAPI: &str = include_str!("openapi.json");
-
+/// The OpenAPI 3.1 description, generated from the handlers' annotations
+/// (`super::openapi`) and serialized once.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "ops",
+    summary = "This OpenAPI description",
+    description = "Generated from the server's code; rendered for people at `/api-docs`.",
+    security(()),
+    responses((status = 200, description = "OpenAPI 3.1 document.", content_type = "application/json", body = Object)),
+)]
 pub async fn openapi() -> Response {
-    let mut res = OPENAPI.into_response();
+    let mut res = super::openapi::json().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

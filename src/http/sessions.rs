@@ -5,21 +5,40 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{AppJson, AppQuery, OptionalJson, Paging, TenantAdmin, session_id, user_id};
+use super::openapi::responses::{
+    Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed,
+};
+use super::openapi::schemas::{self, SessionPath, TenantPath, UserPath};
 use super::state::AppState;
+use crate::domain::UserId;
 use crate::service::revoke::{BulkOutcome, BulkRevoke};
+use crate::service::session_list::SessionView;
 use crate::service::session_list::{Cursor, SessionQuery, Sort, StatusFilter};
 use crate::service::users::Acting;
+use crate::service::users::Page;
 use crate::service::{ClientMeta, Error};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Which sessions (default `active`).
+    #[param(value_type = Option<schemas::StatusFilter>)]
     status: Option<String>,
+    /// Only this user's sessions.
+    #[param(value_type = Option<UserId>)]
     user_id: Option<String>,
+    /// Matches email or display name (case-insensitive).
+    #[param(max_length = 200)]
     q: Option<String>,
+    /// Order (default `last_activity_desc`).
+    #[param(value_type = Option<schemas::SessionSort>)]
     sort: Option<String>,
+    /// Documented as its own parameters (`Paging`).
     #[serde(flatten)]
+    #[param(ignore)]
     paging: Paging,
 }
 
@@ -61,6 +80,22 @@ impl ListQuery {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{t}/sessions",
+    operation_id = "listSessions",
+    tag = "sessions",
+    summary = "List a tenant's sessions",
+    security(("bearerAuth" = [])),
+    params(TenantPath, ListQuery, Paging),
+    responses(
+        (status = 200, description = "One page of sessions.", body = Page<SessionView>),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn list(
     State(s): State<AppState>,
     admin: TenantAdmin,
@@ -74,6 +109,22 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{t}/sessions/{sid}",
+    operation_id = "getSession",
+    tag = "sessions",
+    summary = "Show one session",
+    security(("bearerAuth" = [])),
+    params(SessionPath),
+    responses(
+        (status = 200, description = "The session.", body = SessionView),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn show(
     State(s): State<AppState>,
     admin: TenantAdmin,
@@ -87,12 +138,35 @@ pub async fn show(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RevokeNote)]
 pub struct ReasonBody {
+    /// Free-text note, kept on the session and in the audit log; no control
+    /// characters but newline.
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{t}/sessions/{sid}/revoke",
+    operation_id = "revokeSession",
+    tag = "sessions",
+    summary = "Revoke one session",
+    security(("bearerAuth" = [])),
+    description = "Reason `admin_revoked`; the session's tokens are refused on the next request.",
+    params(SessionPath),
+    request_body(content = Option<ReasonBody>, description = "Optional; an empty body is fine."),
+    responses(
+        (status = 200, description = "`revoked` is 1, or 0 if it was already revoked.", body = schemas::RevokeCount),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn revoke_one(
     State(s): State<AppState>,
     admin: TenantAdmin,
@@ -109,6 +183,26 @@ pub async fn revoke_one(
     Ok(Json(json!({ "revoked": n })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{t}/sessions/revoke",
+    operation_id = "bulkRevokeSessions",
+    tag = "sessions",
+    summary = "Revoke sessions in bulk",
+    security(("bearerAuth" = [])),
+    description = "Name sessions either by `session_ids` or by `filter` (not both); revoked \
+sessions get `bulk_revoked`. The body may be up to 512 KiB (10,000 ids).",
+    params(TenantPath),
+    request_body = BulkRevoke,
+    responses(
+        (status = 200, description = "`{revoked: n}`, or `{would_revoke: n}` for a dry run.", body = schemas::BulkRevokeResult),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+    ),
+)]
 pub async fn revoke_bulk(
     State(s): State<AppState>,
     admin: TenantAdmin,
@@ -125,6 +219,24 @@ pub async fn revoke_bulk(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{t}/users/{uid}/revoke-sessions",
+    operation_id = "revokeUserSessions",
+    tags = ["sessions", "users"],
+    summary = "Force sign-out of a user",
+    security(("bearerAuth" = [])),
+    description = "Revokes every session and refresh chain of the user (`user_sessions_revoked`) \
+and sets the user's \"sessions valid after\" mark to now.",
+    params(UserPath),
+    responses(
+        (status = 200, description = "How many sessions were revoked.", body = schemas::RevokeCount),
+        (status = 400, response = ValidationFailed),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+)]
 pub async fn revoke_user(
     State(s): State<AppState>,
     admin: TenantAdmin,

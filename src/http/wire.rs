@@ -13,6 +13,10 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+/// The error codes answered here (documented in the OpenAPI `ErrorCode`).
+#[cfg(test)]
+pub(crate) const CODES: [&str; 4] = [REWRITES[0].1, REWRITES[1].1, REWRITES[2].1, REWRITES[3].1];
+
 const REWRITES: [(&str, &str, &str); 4] = [
     (
         "400 Bad Request",

@@ -11,15 +11,18 @@ use crate::domain::Timestamp;
 use crate::domain::audit::{ChainError, ChainVerifier};
 use crate::store::{Ns, Reads, Space, StoreError};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditVerify {
     pub ok: bool,
     pub entries: u64,
+    /// hash of the newest entry (hex).
     pub head_hash: String,
     /// The first bad entry, when not ok.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub bad_seq: Option<u64>,
 }
 

@@ -23,14 +23,18 @@ use crate::domain::{
 use crate::store::{Reads, Space};
 
 /// `GET /v1/auth/me`
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub user: MeUser,
+    /// Tenant slug; null for a global admin's platform session.
+    #[schema(required = true)]
     pub tenant: Option<TenantId>,
+    /// The tenant's display name (`tenant` is its slug).
+    pub tenant_name: Option<String>,
     pub session_id: SessionId,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeUser {
     pub id: UserId,
     pub email: String,
@@ -311,14 +315,16 @@ impl Service {
         self.admit_claims(&claims).await
     }
 
-    /// Signature and claims, checked once per token (then cached); expiry on every call.
+    /// Signature and claims, checked once per token while it is unexpired (then cached).
     pub(crate) fn verify_token(&self, token: &str) -> Result<Arc<Claims>> {
         let now = self.now();
         let key = token_key(token);
+        // An expired token is verified again: once its key has left the
+        // ring it is `token_invalid`, not `token_expired`.
         let claims = match self.verified.get(&key) {
-            Some(c) => c,
-            None => {
-                let c = self.keys.verify(token, now).map_err(|e| match e {
+            Some(c) if c.exp > now.unix_secs() => c,
+            _ => {
+                let c = self.keys().verify(token, now).map_err(|e| match e {
                     TokenError::Invalid => Error::TokenInvalid,
                     TokenError::Expired => Error::TokenExpired,
                 })?;
@@ -327,9 +333,6 @@ impl Service {
                 c
             }
         };
-        if claims.exp <= now.unix_secs() {
-            return Err(Error::TokenExpired);
-        }
         Ok(claims)
     }
 
@@ -415,15 +418,22 @@ impl Service {
             space_of_principal(p)
         };
         let uid = p.user_id;
-        let user = self
-            .store
-            .read(move |rx| rx.user(space.ns(), uid))
-            .await?
-            .ok_or(Error::TokenInvalid)?;
         let tenant = match &p.realm {
             Realm::Tenant(t) => Some(t.clone()),
             Realm::Platform => None,
         };
+        let t = tenant.clone();
+        let (user, tenant_name) = self
+            .store
+            .read(move |rx| {
+                let name = match &t {
+                    Some(t) => rx.tenant(t)?.map(|t| t.name),
+                    None => None,
+                };
+                Ok((rx.user(space.ns(), uid)?, name))
+            })
+            .await?;
+        let user = user.ok_or(Error::TokenInvalid)?;
         Ok(Me {
             user: MeUser {
                 id: user.id,
@@ -432,6 +442,7 @@ impl Service {
                 role: p.role,
             },
             tenant,
+            tenant_name,
             session_id: p.session_id,
         })
     }

@@ -4,13 +4,14 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::error::Problems;
-use super::users::Acting;
+use super::users::{Acting, Page};
 use super::{Error, Result, Service};
 use crate::auth::{Secret, TenantScope};
 use crate::domain::{ClientId, ClientRecord, Timestamp};
 use crate::store::{Ns, Reads, StoreError};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Client)]
 pub struct ClientView {
     pub client_id: ClientId,
     pub name: String,
@@ -18,9 +19,13 @@ pub struct ClientView {
 }
 
 /// Answer to creation: the only time the secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ClientCreated)]
 pub struct NewClient {
     pub client_id: ClientId,
+    /// Shown only in this answer; stored hashed. Use with client_id as HTTP Basic
+    /// credentials for introspection.
+    #[schema(value_type = String)]
     pub client_secret: Secret,
     pub name: String,
     pub created_at: Timestamp,
@@ -69,20 +74,24 @@ impl Service {
         })
     }
 
-    pub async fn list_clients(&self, scope: &TenantScope) -> Result<Vec<ClientView>> {
+    /// Oldest first, `limit` per page after the cursor (a client id).
+    pub async fn list_clients(
+        &self,
+        scope: &TenantScope,
+        after: Option<ClientId>,
+        limit: usize,
+    ) -> Result<Page<ClientView>> {
         let scope = scope.clone();
         let all = self
             .store
             .read(move |rx| rx.clients(Ns::from(&scope)))
             .await?;
-        Ok(all
-            .into_iter()
-            .map(|c| ClientView {
-                client_id: c.id,
-                name: c.name,
-                created_at: c.created_at,
-            })
-            .collect())
+        let views = all.into_iter().map(|c| ClientView {
+            client_id: c.id,
+            name: c.name,
+            created_at: c.created_at,
+        });
+        Ok(Page::window(views, |c| c.client_id, false, after, limit))
     }
 
     pub async fn delete_client(&self, scope: &TenantScope, by: Acting, id: ClientId) -> Result<()> {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::error::Problems;
 use super::sessions::{TokenPair, open_session, revoke_in};
-use super::users::Acting;
+use super::users::{Acting, Page};
 use super::{ClientMeta, Error, Result, Service};
 use crate::auth::{Principal, TenantScope};
 use crate::domain::grant::GrantActor;
@@ -17,18 +17,26 @@ use crate::domain::{
 };
 use crate::store::{Ns, Reads, Space, StoreError, Tx};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessRequest {
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
+    /// At most the tenant's policy max_support_grant_secs.
+    #[schema(minimum = 1)]
     pub duration_secs: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectGrant {
+    /// Email of a global admin.
+    #[schema(format = Email)]
     pub grantee_email: String,
+    /// At most the tenant's policy max_support_grant_secs.
+    #[schema(minimum = 1)]
     pub duration_secs: i64,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -39,29 +47,39 @@ pub enum Decision {
     Revoke,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Grantee {
     pub id: UserId,
     pub email: String,
 }
 
 /// A grant as both sides see it; `status` is as of now.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Grant)]
 pub struct GrantView {
     pub id: GrantId,
     pub tenant: TenantId,
     pub grantee: Grantee,
     pub reason: String,
     pub duration_secs: i64,
+    /// As of now.
     pub status: GrantStatus,
     pub requested_at: Timestamp,
+    /// true for an access request, false for a direct grant.
     pub requested_by_grantee: bool,
+    #[schema(required = true)]
     pub decided_at: Option<Timestamp>,
+    #[schema(required = true)]
     pub decided_by: Option<GrantActor>,
+    #[schema(required = true)]
     pub starts_at: Option<Timestamp>,
+    #[schema(required = true)]
     pub expires_at: Option<Timestamp>,
+    #[schema(required = true)]
     pub ended_at: Option<Timestamp>,
+    #[schema(required = true)]
     pub ended_by: Option<GrantActor>,
+    /// Support sessions started on this grant.
     pub support_sessions: usize,
 }
 
@@ -128,7 +146,7 @@ fn audit_both(
 }
 
 /// End a grant inside a transaction: state, its support sessions, both audit logs.
-fn end_grant(
+pub(crate) fn end_grant(
     tx: &mut Tx<'_>,
     g: &mut GrantRecord,
     status: GrantStatus,
@@ -205,8 +223,13 @@ impl Service {
         Ok(GrantView::new(&g, now))
     }
 
-    /// `GET /v1/tenants/{t}/support-grants`: newest first.
-    pub async fn tenant_grants(&self, scope: &TenantScope) -> Result<Vec<GrantView>> {
+    /// `GET /v1/tenants/{t}/support-grants`: newest first, paged.
+    pub async fn tenant_grants(
+        &self,
+        scope: &TenantScope,
+        after: Option<GrantId>,
+        limit: usize,
+    ) -> Result<Page<GrantView>> {
         let t = scope.tenant().clone();
         let now = self.now();
         let all = self
@@ -222,20 +245,26 @@ impl Service {
                     .collect::<Vec<_>>())
             })
             .await?;
-        Ok(all.iter().rev().map(|g| GrantView::new(g, now)).collect())
+        let views = all.iter().rev().map(|g| GrantView::new(g, now));
+        Ok(Page::window(views, |g| g.id, true, after, limit))
     }
 
     /// `GET /v1/platform/grants`: the caller's own requests and grants.
-    pub async fn my_grants(&self, p: &Principal) -> Result<Vec<GrantView>> {
+    pub async fn my_grants(
+        &self,
+        p: &Principal,
+        after: Option<GrantId>,
+        limit: usize,
+    ) -> Result<Page<GrantView>> {
         let me = p.user_id;
         let now = self.now();
         let all = self.store.read(move |rx| rx.grants()).await?;
-        Ok(all
+        let views = all
             .iter()
             .rev()
             .filter(|g| g.grantee_id == me)
-            .map(|g| GrantView::new(g, now))
-            .collect())
+            .map(|g| GrantView::new(g, now));
+        Ok(Page::window(views, |g| g.id, true, after, limit))
     }
 
     /// The caller's active grant per tenant, for the platform's tenant list.

@@ -2,12 +2,14 @@
 //! audit entry commit in one write transaction.
 
 pub mod activity;
+pub mod admins;
 pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod clients;
 pub mod error;
 pub mod grants;
+pub mod keys;
 pub mod limiter;
 pub mod oauth;
 pub mod retention;
@@ -20,14 +22,13 @@ pub mod users;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
+use crate::auth::keyring::KeyRing;
 use crate::auth::password::Passwords;
-use crate::auth::token::{KeyMaterial, Keys};
+use crate::auth::token::Keys;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::Timestamp;
-use crate::store::{Reads, Store, StoreError, decode, encode};
+use crate::store::{KEYRING_META, Reads, Store, StoreError, decode, encode};
 use activity::Activity;
 use limiter::LoginLimiter;
 use sessions::SuccessorKey;
@@ -58,7 +59,8 @@ pub struct ClientMeta {
 pub struct Service {
     store: Store,
     clock: SharedClock,
-    keys: Keys,
+    /// Replaced whole when the ring changes (rotation).
+    keys: std::sync::RwLock<Arc<Keys>>,
     verified: crate::auth::verified::VerifiedTokens,
     successor_key: SuccessorKey,
     passwords: Passwords,
@@ -78,13 +80,6 @@ impl std::fmt::Debug for Service {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredKeys {
-    current: KeyMaterial,
-    previous: Option<KeyMaterial>,
-}
-
-const KEYS_META: &str = "signing_keys";
 const SUCCESSOR_META: &str = "refresh_successor_key";
 
 impl Service {
@@ -106,19 +101,16 @@ impl Service {
                         k
                     }
                 };
-                if let Some(bytes) = tx.meta(KEYS_META)? {
-                    return Ok((decode::<StoredKeys>(&bytes)?, successor));
+                if let Some(bytes) = tx.meta(KEYRING_META)? {
+                    return Ok((decode::<KeyRing>(&bytes)?, successor));
                 }
-                let k = StoredKeys {
-                    current: KeyMaterial::generate(now),
-                    previous: None,
-                };
-                tx.put_meta(KEYS_META, &encode(&k))?;
-                Ok((k, successor))
+                let ring = KeyRing::fresh(now);
+                tx.put_meta(KEYRING_META, &encode(&ring))?;
+                Ok((ring, successor))
             })
             .await
             .map_err(|e| format!("cannot load signing keys: {e}"))?;
-        let keys = Keys::new(&stored.current, stored.previous.as_ref(), &config.issuer);
+        let keys = Keys::new(&stored, &config.issuer);
         keys.self_test(&config.issuer, now)?;
         let passwords = tokio::task::spawn_blocking(Passwords::new)
             .await
@@ -126,7 +118,7 @@ impl Service {
         Ok(Arc::new(Self {
             store,
             clock,
-            keys,
+            keys: std::sync::RwLock::new(Arc::new(keys)),
             verified: crate::auth::verified::VerifiedTokens::new(config.token_cache_entries),
             successor_key,
             passwords,
@@ -142,8 +134,19 @@ impl Service {
         self.clock.now()
     }
 
-    pub fn keys(&self) -> &Keys {
-        &self.keys
+    pub fn keys(&self) -> Arc<Keys> {
+        // A poisoned lock still holds a whole ring: it is only ever replaced.
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_keys(&self, keys: Keys) {
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
     }
 
     pub fn config(&self) -> &Config {
@@ -177,6 +180,9 @@ impl Service {
             let purger = svc.clone();
             let retention = tokio::spawn(async move { purger.run_retention().await });
             let _abort_retention = AbortOnDrop(retention);
+            let rotator = svc.clone();
+            let rotation = tokio::spawn(async move { rotator.run_key_rotation().await });
+            let _abort_rotation = AbortOnDrop(rotation);
             let mut tick = tokio::time::interval(svc.config.activity_flush);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             // While storage is down the writer logs the outage once; so do we.

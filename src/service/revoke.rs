@@ -22,24 +22,35 @@ const BULK_CHUNK: usize = 50_000;
 pub const MAX_IDS: usize = 10_000;
 const NOTE_MAX: usize = 500;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkFilter {
+    #[schema(min_items = 1, max_items = 10000)]
     pub user_ids: Option<Vec<UserId>>,
+    /// Sessions idle at least this long.
+    #[schema(minimum = 0, maximum = 315360000)]
     pub idle_for_secs: Option<i64>,
     pub created_before: Option<Timestamp>,
+    /// `true`: every active session of the tenant.
     pub all: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRevoke {
+    /// These sessions (not with `filter`).
+    #[schema(min_items = 1, max_items = 10000)]
     pub session_ids: Option<Vec<SessionId>>,
+    /// Sessions matching every criterion given (not with `session_ids`).
     pub filter: Option<BulkFilter>,
     #[serde(default)]
+    /// Spare the caller's own session.
     pub except_current: bool,
+    /// Free-text note, kept on the sessions and in the audit log.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
     #[serde(default)]
+    /// Only count: answers `{would_revoke}`.
     pub dry_run: bool,
 }
 

@@ -75,21 +75,26 @@ pub struct SessionQuery {
     pub limit: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The session's user; for a support session, the global admin.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionUser {
     pub id: UserId,
+    #[schema(required = true)]
     pub email: Option<String>,
+    #[schema(required = true)]
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = SupportInfo)]
 pub struct SupportView {
     pub grant_id: GrantId,
     pub admin_email: String,
 }
 
 /// A session as SPEC §5 shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub struct SessionView {
     pub id: SessionId,
     pub user: SessionUser,
@@ -97,13 +102,22 @@ pub struct SessionView {
     pub last_activity_at: Timestamp,
     /// When it ends unless used again: min(absolute expiry, last activity + idle timeout).
     pub expires_at: Timestamp,
+    #[schema(required = true)]
     pub ip: Option<String>,
+    #[schema(required = true)]
     pub user_agent: Option<String>,
+    #[schema(value_type = crate::http::openapi::schemas::SessionStatus)]
     pub status: &'static str,
+    #[schema(required = true)]
     pub revoked_at: Option<Timestamp>,
+    #[schema(required = true)]
     pub revoked_by: Option<UserId>,
+    #[schema(required = true)]
     pub revoked_reason: Option<RevokeReason>,
+    /// The admin's `reason`, if given.
+    #[schema(required = true)]
     pub revoke_note: Option<String>,
+    #[schema(required = true)]
     pub support: Option<SupportView>,
     /// The caller's own session.
     pub current: bool,

@@ -14,12 +14,19 @@ use crate::domain::{
 };
 use crate::store::{Ns, Reads, Space, StoreError, Tx};
 
-/// What login and refresh answer (SPEC §4).
-#[derive(Debug, Clone, Serialize)]
+/// What login, refresh and support-session start answer (SPEC §4).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
+    /// JWT (EdDSA, `typ` at+jwt).
+    #[schema(value_type = String)]
     pub access_token: Secret,
+    /// Always `Bearer`.
+    #[schema(value_type = String, pattern = "^Bearer$")]
     pub token_type: &'static str,
+    /// Access token lifetime in seconds.
     pub expires_in: i64,
+    /// Opaque, single use: each refresh rotates it.
+    #[schema(value_type = String)]
     pub refresh_token: Secret,
     pub session_id: SessionId,
 }
@@ -71,7 +78,7 @@ impl SuccessorKey {
 }
 
 /// Parse a refresh token's namespace; `None` if it is not one of ours.
-pub(crate) fn parse_refresh_token(token: &Secret) -> Option<Space> {
+pub fn parse_refresh_token(token: &Secret) -> Option<Space> {
     let mut parts = token.expose().split('.');
     let (Some("rt1"), Some(tid), Some(random), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -97,7 +104,7 @@ pub(crate) fn space_of_tid(tid: &str) -> Option<Space> {
         .map(|t| Space::Tenant(TenantScope::for_credential(t)))
 }
 
-pub(crate) fn space_tid(space: &Space) -> &str {
+pub fn space_tid(space: &Space) -> &str {
     match space {
         Space::Tenant(s) => s.tenant().as_str(),
         Space::Platform => PLATFORM_TID,
@@ -274,7 +281,10 @@ impl Service {
             jti: uuid::Uuid::now_v7().to_string(),
             gid: session.support.as_ref().map(|s| s.grant_id.to_string()),
         };
-        let access = self.keys.sign(&claims).map_err(super::Error::Internal)?;
+        let access = self
+            .keys()
+            .sign(&claims, now)
+            .map_err(super::Error::Internal)?;
         Ok(TokenPair {
             access_token: Secret::new(access),
             token_type: "Bearer",

@@ -1,4 +1,4 @@
-//! Tenants, their policy, and global admins.
+//! Tenants and their policy.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -6,41 +6,46 @@ use serde_json::json;
 use super::error::Problems;
 use super::users::{Acting, NewUser, UserView, new_record, user_created_event};
 use super::{Error, Result, Service};
-use crate::auth::password::check_strength;
-use crate::auth::{Secret, TenantScope};
-use crate::domain::user::normalize_email;
-use crate::domain::{Actor, AuditEvent, GrantId, Policy, Role, TenantId, TenantRecord, Timestamp};
+use crate::auth::TenantScope;
+use crate::domain::{GrantId, Policy, Role, TenantId, TenantRecord, Timestamp};
 use crate::store::{Ns, Reads, StoreError};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
+    #[schema(value_type = TenantId)]
     pub slug: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// The first org admin (`role` may be omitted).
     pub first_admin: NewUser,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Tenant)]
 pub struct TenantView {
     pub slug: TenantId,
     pub name: String,
     pub created_at: Timestamp,
     pub policy: Policy,
+    #[schema(required = true)]
     pub first_admin: Option<UserView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActiveGrant {
     pub id: GrantId,
     pub expires_at: Timestamp,
 }
 
 /// Tenant metadata as global admins see it: never the tenant's data.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantSummary {
     pub slug: TenantId,
     pub name: String,
     pub created_at: Timestamp,
+    /// The caller's active support grant on this tenant.
+    #[schema(required = true)]
     pub active_grant: Option<ActiveGrant>,
 }
 
@@ -55,7 +60,11 @@ impl Service {
             p.add("slug", e.to_string());
         }
         let name = super::users::check_display_name(&mut p, "name", &new.name);
-        let email = match new.first_admin.validate("first_admin.", &[Role::OrgAdmin]) {
+        let email = match new.first_admin.validate(
+            "first_admin.",
+            &[Role::OrgAdmin],
+            Policy::default().min_password_length,
+        ) {
             Ok(e) => Some(e),
             Err(Error::Validation(v)) => {
                 v.into_iter().for_each(|(f, m)| p.add(&f, m));
@@ -68,11 +77,7 @@ impl Service {
             return Err(Error::field("slug", "invalid"));
         };
 
-        let hash = self
-            .passwords
-            .hash(new.first_admin.password.clone())
-            .await
-            .map_err(Error::Internal)?;
+        let hash = self.hash_password(&new.first_admin.password).await?;
         let now = self.now();
         let tenant = TenantRecord {
             slug: slug.clone(),
@@ -186,56 +191,5 @@ impl Service {
             })
             .await
             .map_err(Error::from)
-    }
-
-    /// On a database without a global admin, create one. Returns the email,
-    /// and the password when it was generated (to print once).
-    pub async fn bootstrap_global_admin(
-        &self,
-        email: Option<String>,
-        password: Option<Secret>,
-    ) -> Result<Option<(String, Option<Secret>)>> {
-        let exists = self
-            .store
-            .read(|rx| Ok(!rx.users(Ns::Platform, None, 1)?.is_empty()))
-            .await?;
-        if exists {
-            return Ok(None);
-        }
-        let (email, password, generated) = match (email, password) {
-            (Some(e), Some(p)) => (e, p, false),
-            _ => ("admin@localhost".to_owned(), Secret::random(18), true),
-        };
-        let email = normalize_email(&email)
-            .map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_EMAIL", e))?;
-        check_strength(&password)
-            .map_err(|e| Error::field("SESSIOND_BOOTSTRAP_ADMIN_PASSWORD", e))?;
-        let new = NewUser {
-            email: email.clone(),
-            display_name: "Global admin".into(),
-            role: Role::GlobalAdmin,
-            password: password.clone(),
-        };
-        let hash = self
-            .passwords
-            .hash(password.clone())
-            .await
-            .map_err(Error::Internal)?;
-        let now = self.now();
-        let rec = new_record(&new, email.clone(), hash, now);
-        self.store
-            .write(move |tx| {
-                if !tx.users(Ns::Platform, None, 1)?.is_empty() {
-                    return Ok(());
-                }
-                tx.put_user(Ns::Platform, &rec)?;
-                let ev = AuditEvent::new(Actor::system(), "global_admin_created")
-                    .target(rec.id)
-                    .details(json!({ "email": rec.email }));
-                tx.append_audit(Ns::Platform, now, ev)?;
-                Ok(())
-            })
-            .await?;
-        Ok(Some((email, generated.then_some(password))))
     }
 }

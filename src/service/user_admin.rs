@@ -13,11 +13,16 @@ use crate::auth::{Secret, TenantScope};
 use crate::domain::{RevokeReason, Role, SessionId, UserId, UserRecord};
 use crate::store::{Ns, Reads, StoreError, Tx};
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UserPatch {
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
     pub display_name: Option<String>,
+    #[schema(value_type = Option<crate::http::openapi::schemas::TenantRole>, nullable = false)]
     pub role: Option<Role>,
+    /// true revokes every session of the user (`user_disabled`).
+    #[schema(nullable = false)]
     pub disabled: Option<bool>,
 }
 
@@ -135,12 +140,17 @@ impl Service {
         password: Secret,
         current: Option<SessionId>,
     ) -> Result<usize> {
-        check_strength(&password).map_err(|e| Error::field("password", e))?;
-        let hash = self
-            .passwords
-            .hash(password)
-            .await
-            .map_err(Error::Internal)?;
+        let s = scope.clone();
+        let (user, tenant) = self
+            .store
+            .read(move |rx| Ok((rx.user(Ns::from(&s), uid)?, rx.tenant(s.tenant())?)))
+            .await?;
+        let (Some(user), Some(tenant)) = (user, tenant) else {
+            return Err(Error::NotFound);
+        };
+        check_strength(&password, user.role, tenant.policy.min_password_length)
+            .map_err(|e| Error::field("password", e))?;
+        let hash = self.hash_password(&password).await?;
         let scope = scope.clone();
         let now = self.now();
         self.store

@@ -12,7 +12,8 @@ use crate::domain::{Actor, AuditEvent, GrantId, Role, Timestamp, UserId, UserRec
 use crate::store::{Ns, Reads};
 
 /// A user as the API shows it (never the hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     pub id: UserId,
     pub email: String,
@@ -38,13 +39,20 @@ impl From<&UserRecord> for UserView {
 }
 
 /// `POST /v1/tenants/{t}/users` body (and a tenant's first admin).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    #[schema(format = Email)]
     pub email: String,
+    /// 1–200 characters after trimming, no control characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: String,
     #[serde(default = "member")]
+    /// `member` (default) or `org_admin`.
+    #[schema(value_type = crate::http::openapi::schemas::TenantRole, default = "member")]
     pub role: Role,
+    /// At least 8 characters, at most 256 bytes.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 256)]
     pub password: Secret,
 }
 
@@ -95,7 +103,13 @@ pub(crate) fn check_display_name(p: &mut Problems, field: &str, name: &str) -> S
 
 impl NewUser {
     /// Validate, naming every bad field under `prefix` (e.g. `first_admin.`).
-    pub(crate) fn validate(&self, prefix: &str, allowed: &[Role]) -> Result<String> {
+    /// Validate under a password policy of `min_password` characters.
+    pub(crate) fn validate(
+        &self,
+        prefix: &str,
+        allowed: &[Role],
+        min_password: i64,
+    ) -> Result<String> {
         let mut p = Problems::default();
         let email = normalize_email(&self.email)
             .map_err(|e| p.add(&format!("{prefix}email"), e))
@@ -108,7 +122,7 @@ impl NewUser {
                 format!("must be one of {}", names.join(", ")),
             );
         }
-        if let Err(e) = check_strength(&self.password) {
+        if let Err(e) = check_strength(&self.password, self.role, min_password) {
             p.add(&format!("{prefix}password"), e);
         }
         p.finish()?;
@@ -136,10 +150,37 @@ pub(crate) fn new_record(
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null at the end.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// One page of `items`, which are in list order (by `key`, ascending or
+    /// `descending`): those after the cursor `after`, at most `limit`. A
+    /// cursor whose item is gone still finds its place.
+    pub fn window<K: Ord + ToString>(
+        items: impl IntoIterator<Item = T>,
+        key: impl Fn(&T) -> K,
+        descending: bool,
+        after: Option<K>,
+        limit: usize,
+    ) -> Self {
+        let mut rest = items.into_iter().filter(|t| match &after {
+            None => true,
+            Some(a) if descending => key(t) < *a,
+            Some(a) => key(t) > *a,
+        });
+        let items: Vec<T> = rest.by_ref().take(limit).collect();
+        let next_cursor = match rest.next() {
+            Some(_) => items.last().map(|t| key(t).to_string()),
+            None => None,
+        };
+        Self { items, next_cursor }
+    }
 }
 
 pub(crate) fn user_created_event(by: &Acting, u: &UserRecord) -> AuditEvent {
@@ -149,18 +190,27 @@ pub(crate) fn user_created_event(by: &Acting, u: &UserRecord) -> AuditEvent {
 }
 
 impl Service {
+    /// argon2id on the password threads.
+    pub(crate) async fn hash_password(&self, pw: &Secret) -> Result<PasswordHash> {
+        self.passwords
+            .hash(pw.clone())
+            .await
+            .map_err(Error::Internal)
+    }
+
     pub async fn create_user(
         &self,
         scope: &TenantScope,
         by: Acting,
         new: NewUser,
     ) -> Result<UserView> {
-        let email = new.validate("", &[Role::Member, Role::OrgAdmin])?;
-        let hash = self
-            .passwords
-            .hash(new.password.clone())
-            .await
-            .map_err(Error::Internal)?;
+        let policy = self.get_policy(scope).await?;
+        let email = new.validate(
+            "",
+            &[Role::Member, Role::OrgAdmin],
+            policy.min_password_length,
+        )?;
+        let hash = self.hash_password(&new.password).await?;
         let now = self.now();
         let user = new_record(&new, email, hash, now);
         let scope = scope.clone();

@@ -20,6 +20,8 @@ pub struct CheckReport {
     pub audit_entries: u64,
     /// Offline only: redb verified every page's checksum.
     pub pages_checked: bool,
+    /// The newest audit entry in any log: when the file last recorded a change.
+    pub last_change: Option<crate::domain::Timestamp>,
 }
 
 /// Reads every row of each table it is shown, decoding records.
@@ -70,6 +72,8 @@ impl EachTable for Snapshot<'_> {
                     .feed(&e)
                     .map_err(|c| StoreError::Corrupt(format!("audit chain {name}: {c}")))?;
                 self.walk.report.audit_entries += 1;
+                let last = &mut self.walk.report.last_change;
+                *last = (*last).max(Some(e.at));
             }
             self.walk.report.records += 1;
         }
@@ -99,6 +103,10 @@ pub(crate) fn check_snapshot(rx: &redb::ReadTransaction) -> Result<CheckReport, 
             super::migrate::OLDEST_SUPPORTED,
             super::SCHEMA_VERSION
         )));
+    }
+    if let Some(ring) = meta.get(super::tables::KEYRING_META)? {
+        decode::<crate::auth::keyring::KeyRing>(ring.value())
+            .map_err(|e| StoreError::Corrupt(format!("meta signing_keyring: {e}")))?;
     }
     let mut walk = Walk {
         report: CheckReport::default(),

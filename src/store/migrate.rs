@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::tables::{Kind, META, Ns, SCHEMA_VERSION, TENANTS, table_name};
+use super::tables::{KEYRING_META, Kind, META, Ns, SCHEMA_VERSION, TENANTS, table_name};
 use super::{StoreError, decode, search};
 use crate::auth::TenantScope;
+use crate::auth::keyring::{KeyRing, RingKey};
+use crate::auth::token::KeyMaterial;
 use crate::domain::{TenantRecord, UserRecord};
 
 /// The oldest schema this build migrates from.
@@ -23,10 +25,20 @@ struct Step {
 }
 
 /// Append only; one step per version.
-const STEPS: &[Step] = &[Step {
-    to: 2,
-    run: build_user_search_index,
-}];
+const STEPS: &[Step] = &[
+    Step {
+        to: 2,
+        run: build_user_search_index,
+    },
+    Step {
+        to: 3,
+        run: signing_keys_to_ring,
+    },
+    Step {
+        to: 4,
+        run: policy_gains_min_password_length,
+    },
+];
 
 /// Migrate `db` (at `path`) from schema `from`; returns the backup written first.
 pub(super) fn migrate(db: &Database, path: &Path, from: u32) -> Result<PathBuf, StoreError> {
@@ -76,7 +88,11 @@ fn build_user_search_index(txn: &WriteTransaction) -> Result<(), StoreError> {
     let slugs: Vec<_> = {
         let t = txn.open_table(TENANTS)?;
         t.iter()?
-            .map(|r| decode::<TenantRecord>(r?.1.value()).map(|t| t.slug))
+            .map(|r| {
+                let key = r?.0;
+                crate::domain::TenantId::parse(key.value())
+                    .map_err(|e| StoreError::Corrupt(format!("tenant key: {e}")))
+            })
             .collect::<Result<_, _>>()?
     };
     let scopes: Vec<TenantScope> = slugs.into_iter().map(TenantScope::system).collect();
@@ -93,6 +109,81 @@ fn build_user_search_index(txn: &WriteTransaction) -> Result<(), StoreError> {
                 index.insert((t, id.value()), ())?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Schema ≤ 2 kept two keys in meta `signing_keys` (postcard, positional).
+#[derive(serde::Deserialize)]
+struct SigningKeysV1 {
+    current: KeyMaterial,
+    previous: Option<KeyMaterial>,
+}
+
+/// 2 → 3: the key pair becomes a ring, each key active from its creation.
+fn signing_keys_to_ring(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META)?;
+    let Some(old) = meta.remove("signing_keys")?.map(|v| v.value().to_vec()) else {
+        return Ok(());
+    };
+    let old: SigningKeysV1 = decode(&old)?;
+    let mut keys: Vec<RingKey> = old
+        .previous
+        .into_iter()
+        .chain([old.current])
+        .map(|key| RingKey {
+            activates_at: key.created_at,
+            key,
+        })
+        .collect();
+    keys.sort_by_key(|k| k.activates_at);
+    let ring = super::encode(&KeyRing { keys });
+    meta.insert(KEYRING_META, ring.as_slice())?;
+    Ok(())
+}
+
+/// A tenant as schema ≤ 3 stored it: the policy had five fields.
+#[derive(serde::Deserialize)]
+struct TenantRecordV3 {
+    slug: crate::domain::TenantId,
+    name: String,
+    created_at: crate::domain::Timestamp,
+    policy: PolicyV3,
+}
+
+#[derive(serde::Deserialize)]
+struct PolicyV3 {
+    access_token_ttl_secs: i64,
+    idle_timeout_secs: i64,
+    absolute_timeout_secs: i64,
+    refresh_reuse_grace_secs: i64,
+    max_support_grant_secs: i64,
+}
+
+/// 3 → 4: every tenant's policy gains `min_password_length` (the default).
+fn policy_gains_min_password_length(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut t = txn.open_table(TENANTS)?;
+    let old: Vec<(String, Vec<u8>)> = t
+        .iter()?
+        .map(|r| r.map(|(k, v)| (k.value().to_owned(), v.value().to_vec())))
+        .collect::<Result<_, _>>()?;
+    for (slug, bytes) in old {
+        let v3: TenantRecordV3 = decode(&bytes)?;
+        let p = v3.policy;
+        let rec = TenantRecord {
+            slug: v3.slug,
+            name: v3.name,
+            created_at: v3.created_at,
+            policy: crate::domain::Policy {
+                access_token_ttl_secs: p.access_token_ttl_secs,
+                idle_timeout_secs: p.idle_timeout_secs,
+                absolute_timeout_secs: p.absolute_timeout_secs,
+                refresh_reuse_grace_secs: p.refresh_reuse_grace_secs,
+                max_support_grant_secs: p.max_support_grant_secs,
+                ..crate::domain::Policy::default()
+            },
+        };
+        t.insert(slug.as_str(), super::encode(&rec).as_slice())?;
     }
     Ok(())
 }
@@ -221,6 +312,105 @@ mod tests {
         assert!(search(&store, "ada@").is_empty());
         // Short terms walk the users instead.
         assert_eq!(search(&store, "by"), [7]);
+    }
+
+    #[test]
+    fn schema_2_key_pair_becomes_a_ring_of_the_same_keys() {
+        #[derive(serde::Serialize)]
+        struct Legacy {
+            current: KeyMaterial,
+            previous: Option<KeyMaterial>,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        schema_1_fixture(dir.path());
+        let old = KeyMaterial::generate(Timestamp::from_millis(1_000));
+        let cur = KeyMaterial::generate(Timestamp::from_millis(2_000));
+        let legacy = Legacy {
+            current: cur.clone(),
+            previous: Some(old.clone()),
+        };
+        let db = Database::open(dir.path().join(DB_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(META).unwrap();
+            meta.insert("signing_keys", crate::store::encode(&legacy).as_slice())
+                .unwrap();
+            meta.insert("schema_version", 2u32.to_le_bytes().as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        drop(db);
+
+        let store = Store::open(dir.path()).unwrap();
+        let (ring, legacy_left) = store
+            .read_blocking(|rx| Ok((rx.meta(KEYRING_META)?, rx.meta("signing_keys")?)))
+            .unwrap();
+        assert!(legacy_left.is_none());
+        let ring: KeyRing = decode(&ring.unwrap()).unwrap();
+        let kids: Vec<_> = ring.keys.iter().map(|k| k.key.kid.clone()).collect();
+        assert_eq!(kids, [old.kid, cur.kid.clone()]);
+        // The current key still signs; the previous one is retired.
+        let now = Timestamp::from_millis(3_000);
+        assert_eq!(ring.keys[ring.current_index(now)].key.kid, cur.kid);
+        assert_eq!(ring.keys[1].activates_at, Timestamp::from_millis(2_000));
+    }
+
+    #[test]
+    fn schema_3_tenants_gain_the_password_policy_and_keep_the_rest() {
+        #[derive(serde::Serialize)]
+        struct V3 {
+            slug: TenantId,
+            name: String,
+            created_at: Timestamp,
+            policy: [i64; 5],
+        }
+        let dir = tempfile::tempdir().unwrap();
+        schema_1_fixture(dir.path());
+        let old = V3 {
+            slug: TenantId::parse("acme").unwrap(),
+            name: "Acme".into(),
+            created_at: Timestamp::from_millis(5),
+            policy: [60, 120, 600, 7, 900],
+        };
+        let db = Database::open(dir.path().join(DB_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            txn.open_table(TENANTS)
+                .unwrap()
+                .insert("acme", crate::store::encode(&old).as_slice())
+                .unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert("schema_version", 3u32.to_le_bytes().as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        drop(db);
+
+        let store = Store::open(dir.path()).unwrap();
+        let t = store
+            .read_blocking(|rx| rx.tenant(&TenantId::parse("acme").unwrap()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            t.policy,
+            Policy {
+                access_token_ttl_secs: 60,
+                idle_timeout_secs: 120,
+                absolute_timeout_secs: 600,
+                refresh_reuse_grace_secs: 7,
+                max_support_grant_secs: 900,
+                min_password_length: 8,
+            }
+        );
+        assert_eq!(
+            (t.name.as_str(), t.created_at),
+            ("Acme", Timestamp::from_millis(5))
+        );
+        let closer = store.closer().unwrap();
+        drop(store);
+        closer.wait();
+        check_file(&dir.path().join(DB_FILE)).unwrap();
     }
 
     #[test]

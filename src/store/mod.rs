@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 pub use check::{CheckReport, check_file, check_offline};
 pub use codec::{decode, encode};
 pub use error::{OpenError, StoreError};
-pub use tables::{Ns, SCHEMA_VERSION, Space};
+pub use tables::{KEYRING_META, Ns, SCHEMA_VERSION, Space};
 pub use views::{Reads, Rx, Tx};
 
 use tables::META;

@@ -10,9 +10,11 @@ use redb::TableDefinition;
 use crate::auth::TenantScope;
 
 /// The version this build writes; older files are migrated at open (`migrate.rs`).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 4;
 
-/// `schema_version` → u32 LE, `signing_keys` → record.
+/// The meta key of the signing key ring (`auth::keyring::KeyRing`).
+pub const KEYRING_META: &str = "signing_keyring";
+/// `schema_version` → u32 LE, [`KEYRING_META`] → record, and a few counters.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// slug → TenantRecord
 pub const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
@@ -151,9 +153,13 @@ pub(crate) fn each_table(
     let slugs: Vec<crate::domain::TenantId> = match snapshot.open_table(TENANTS) {
         Ok(table) => table
             .iter()?
+            // The key is the slug: no record decoding, so this also walks
+            // files whose tenant records predate this build (migration).
             .map(|r| {
-                let rec: crate::domain::TenantRecord = super::decode(r?.1.value())?;
-                Ok(rec.slug)
+                let key = r?.0;
+                crate::domain::TenantId::parse(key.value()).map_err(|e| {
+                    super::StoreError::Corrupt(format!("tenant key {:?}: {e}", key.value()))
+                })
             })
             .collect::<Result<_, super::StoreError>>()?,
         Err(redb::TableError::TableDoesNotExist(_)) => Vec::new(),

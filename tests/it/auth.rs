@@ -38,7 +38,12 @@ async fn set_policy(app: &TestApp, slug: &str, admin: &Tokens, body: Value) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
-    assert_eq!(r.body, body);
+    // Every field sent is stored; one left out keeps its default.
+    let mut want = body;
+    if want.get("min_password_length").is_none() {
+        want["min_password_length"] = json!(8);
+    }
+    assert_eq!(r.body, want);
 }
 
 async fn me(app: &TestApp, access: &str) -> Resp {
@@ -228,9 +233,17 @@ async fn me_returns_user_tenant_and_session() {
         json!({
             "user": {"id": uid, "email": "dora@acme.test", "display_name": "dora", "role": "member"},
             "tenant": "acme",
+            "tenant_name": "Tenant acme",
             "session_id": t.session_id,
         })
     );
+    // The console's own route answers the same.
+    let b = app.get("/v1/browser/me", Some(&t.access)).await;
+    assert_eq!(b.body, r.body);
+    let root = app.platform_login().await;
+    let p = me(&app, &root.access).await;
+    assert_eq!(p.body["tenant"], Value::Null);
+    assert_eq!(p.body["tenant_name"], Value::Null);
 }
 
 #[tokio::test]
@@ -244,6 +257,28 @@ async fn verify_is_forward_auth() {
     assert_eq!(r.header("x-session-user"), Some(uid.as_str()));
     assert_eq!(r.header("x-session-tenant"), Some("acme"));
     assert_eq!(r.header("x-session-id"), Some(t.session_id.as_str()));
+    assert_eq!(r.header("x-session-role"), Some("member"));
+
+    // The role is the stored one, not the token's claim: a promotion shows
+    // on the very next check with the same token (and so would a demotion).
+    let admin = app.login("acme", "admin@acme.test").await;
+    let p = app
+        .patch(
+            &format!("/v1/tenants/acme/users/{uid}"),
+            Some(&admin.access),
+            json!({"role": "org_admin"}),
+        )
+        .await;
+    assert_ok(&p);
+    let r = app.get("/v1/auth/verify", Some(&t.access)).await;
+    assert_eq!(r.header("x-session-role"), Some("org_admin"));
+    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(&t.access)
+        .expect("claims")
+        .claims;
+    assert_eq!(
+        claims["role"], "member",
+        "the token itself still says member"
+    );
 
     let r = app.get("/v1/auth/verify", None).await;
     r.assert_error(401, "token_missing");
@@ -958,10 +993,12 @@ async fn policy_round_trips_and_takes_effect() {
             "absolute_timeout_secs": 36000,
             "refresh_reuse_grace_secs": 0,
             "max_support_grant_secs": 28800,
+            "min_password_length": 8,
         })
     );
     let mut p = policy(900, 5);
     p["access_token_ttl_secs"] = json!(120);
+    p["min_password_length"] = json!(16);
     set_policy(&app, "acme", &admin, p.clone()).await;
     assert_eq!(
         app.get("/v1/tenants/acme/policy", Some(&admin.access))
@@ -969,6 +1006,25 @@ async fn policy_round_trips_and_takes_effect() {
             .body,
         p
     );
+    // The password policy applies to new passwords at once.
+    let short = json!({"email": "p@acme.test", "display_name": "P", "role": "member", "password": "fifteen chars!!"});
+    let r = app
+        .post("/v1/tenants/acme/users", Some(&admin.access), short)
+        .await;
+    r.assert_error(400, "validation_failed");
+    assert!(r.text.contains("at least 16"), "{}", r.text);
+    let ok = json!({"email": "p@acme.test", "display_name": "P", "role": "member", "password": "sixteen chars!!!"});
+    let r = app
+        .post("/v1/tenants/acme/users", Some(&admin.access), ok)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    for bad in [7, 129] {
+        let mut q = p.clone();
+        q["min_password_length"] = json!(bad);
+        app.put("/v1/tenants/acme/policy", Some(&admin.access), q)
+            .await
+            .assert_error(400, "validation_failed");
+    }
     let r = app
         .post("/v1/auth/login", None, login_body("acme", MEMBER, PASSWORD))
         .await;

@@ -527,3 +527,65 @@ fn admin_revocations_then_audit_cli_on_the_real_binary() {
     );
     assert_eq!(bulk_entry["actor"]["email"], admin_email.as_str());
 }
+
+/// Config file precedence on the real binary: flag > env > file > default.
+#[test]
+fn config_file_sits_under_env_and_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("sessiond.toml");
+    std::fs::write(
+        &conf,
+        "listen = \"127.0.0.1:7001\"\nissuer = \"from-file\"\ncache_mib = 32\n",
+    )
+    .expect("write config");
+    let out = sessiond(dir.path())
+        .args(["config", "print", "--config"])
+        .arg(&conf)
+        .args(["--cache-mib", "16"])
+        .env("SESSIOND_ISSUER", "from-env")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "listen = \"127.0.0.1:7001\"   # config file",
+        "issuer = \"from-env\"   # env SESSIOND_ISSUER",
+        "cache_mib = 16   # flag",
+        "activity_flush_secs = 5   # default",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
+    std::fs::write(&conf, "listen = \"127.0.0.1:7001\"\nlistn = 1\n").expect("write");
+    let out = sessiond(dir.path())
+        .arg("--config")
+        .arg(&conf)
+        .arg("serve")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("`listn`"), "{err}");
+}
+
+/// `--metrics-listen`: Prometheus text on its own port, none on the API port.
+#[test]
+fn metrics_listen_serves_metrics_on_a_separate_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Server::start_with(dir.path(), &[("SESSIOND_METRICS_LISTEN", "127.0.0.1:0")]);
+    let log = s.stderr();
+    let addr = log
+        .lines()
+        .find_map(|l| l.split("metrics on http://").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no metrics address in:\n{log}"))
+        .to_owned();
+    s.get("/metrics", None).assert_error(404, "not_found");
+    let body = ureq::get(&format!("http://{addr}/metrics"))
+        .call()
+        .expect("scrape")
+        .into_body()
+        .read_to_string()
+        .expect("body");
+    assert!(body.contains("sessiond_http_requests_total"), "{body}");
+}

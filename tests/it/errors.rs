@@ -294,9 +294,12 @@ async fn every_401_carries_www_authenticate_with_its_code() {
         assert_eq!(r.status.as_u16(), 401, "{}", r.text);
         assert_json_error_shape(r);
         let code = r.code();
-        let expected = format!(
-            r#"Bearer realm="sessiond", error="invalid_token", error_description="{code}""#
-        );
+        // A service client is told to authenticate with Basic (RFC 6749 §5.2).
+        let expected = if code == "invalid_client" {
+            r#"Basic realm="sessiond", charset="UTF-8""#.to_owned()
+        } else {
+            format!(r#"Bearer realm="sessiond", error="invalid_token", error_description="{code}""#)
+        };
         assert_eq!(
             r.header("www-authenticate"),
             Some(expected.as_str()),

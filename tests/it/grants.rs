@@ -138,7 +138,11 @@ async fn tenant_grants(app: &TestApp, admin: &str, t: &str) -> Vec<Value> {
         .get(&format!("/v1/tenants/{t}/support-grants"), Some(admin))
         .await;
     assert_status(&r, 200);
-    r.body.as_array().expect("array of grants").clone()
+    assert!(r.body["next_cursor"].is_null(), "{}", r.text);
+    r.body["items"]
+        .as_array()
+        .expect("a page of grants")
+        .clone()
 }
 
 #[track_caller]
@@ -620,8 +624,7 @@ async fn access_request_approval_and_support_session() {
     );
     let r = app.get("/v1/platform/grants", Some(root)).await;
     assert_status(&r, 200);
-    let mine: Vec<&str> = r
-        .body
+    let mine: Vec<&str> = r.body["items"]
         .as_array()
         .expect("grants")
         .iter()
@@ -717,7 +720,7 @@ async fn denied_request_stays_denied() {
         .assert_error(409, "conflict");
     assert_eq!(grant_status(app, admin, ACME, &gid).await, "denied");
     let r = app.get("/v1/platform/grants", Some(root)).await;
-    assert_eq!(r.body[0]["status"], "denied", "{}", r.text);
+    assert_eq!(r.body["items"][0]["status"], "denied", "{}", r.text);
     support_session(app, root, ACME)
         .await
         .assert_error(403, "forbidden");
@@ -907,7 +910,7 @@ async fn grant_belongs_to_its_grantee() {
         .assert_error(403, "forbidden");
     let r = app.get("/v1/platform/grants", Some(&second.access)).await;
     assert_status(&r, 200);
-    assert_eq!(r.body, json!([]));
+    assert_eq!(r.body, json!({"items": [], "next_cursor": null}));
     let r = app.get("/v1/platform/tenants", Some(&second.access)).await;
     assert_status(&r, 200);
     for t in r.body.as_array().expect("tenants") {
@@ -1257,7 +1260,7 @@ async fn expired_grant_ends_its_support_session_once() {
     let grants = tenant_grants(app, admin, ACME).await;
     assert_eq!(grant_in(&grants, &gid)["status"], "expired");
     let r = app.get("/v1/platform/grants", Some(root)).await;
-    let mine = r.body.as_array().expect("grants");
+    let mine = r.body["items"].as_array().expect("grants");
     assert_eq!(grant_in(mine, &gid)["status"], "expired");
     assert_eq!(grant_in(mine, &other)["status"], "active");
     assert_status(&me(app, &globex_support.access).await, 200);
@@ -1503,4 +1506,115 @@ async fn grant_events_are_audited_in_both_logs() {
         .get(&format!("/v1/tenants/{ACME}/audit/verify"), Some(admin))
         .await;
     assert_eq!(r.body["ok"], true, "{}", r.text);
+}
+
+/// Every list is paged like sessions: `limit`, `cursor`, `{items, next_cursor}`;
+/// the platform's tenant list (an array in SPEC §6) pages with a `Link` header.
+#[tokio::test]
+async fn clients_grants_and_tenants_are_paginated() {
+    let app = TestApp::new().await;
+    let admin = app.tenant_admin(ACME).await;
+    for n in 0..3 {
+        let r = app
+            .post(
+                &format!("/v1/tenants/{ACME}/clients"),
+                Some(&admin.access),
+                json!({"name": format!("api-{n}")}),
+            )
+            .await;
+        assert_status(&r, 201);
+    }
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = cursor
+            .as_ref()
+            .map_or(String::new(), |c| format!("&cursor={c}"));
+        let r = app
+            .get(
+                &format!("/v1/tenants/{ACME}/clients?limit=2{q}"),
+                Some(&admin.access),
+            )
+            .await;
+        assert_status(&r, 200);
+        let items = r.body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        names.extend(items.iter().map(|c| c["name"].as_str().unwrap().to_owned()));
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["api-0", "api-1", "api-2"]);
+    for bad in ["limit=0", "limit=201", "cursor=nope"] {
+        app.get(
+            &format!("/v1/tenants/{ACME}/clients?{bad}"),
+            Some(&admin.access),
+        )
+        .await
+        .assert_error(400, "validation_failed");
+    }
+
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        let r = grant_direct(&app, &admin.access, ACME, ROOT_EMAIL, 600).await;
+        assert_status(&r, 201);
+        made.push(str_of(&r.body, "id").to_owned());
+    }
+    made.reverse();
+    let first = app
+        .get(
+            &format!("/v1/tenants/{ACME}/support-grants?limit=2"),
+            Some(&admin.access),
+        )
+        .await;
+    let cursor = first.body["next_cursor"].as_str().expect("more").to_owned();
+    let rest = app
+        .get(
+            &format!("/v1/tenants/{ACME}/support-grants?limit=2&cursor={cursor}"),
+            Some(&admin.access),
+        )
+        .await;
+    let ids: Vec<_> = [&first, &rest]
+        .iter()
+        .flat_map(|r| r.body["items"].as_array().unwrap().clone())
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, made, "newest first");
+    assert!(rest.body["next_cursor"].is_null());
+
+    app.tenant("globex").await;
+    app.tenant("initech").await;
+    let root = app.platform_login().await;
+    let all = app.get("/v1/platform/tenants", Some(&root.access)).await;
+    assert_eq!(
+        all.body.as_array().unwrap().len(),
+        3,
+        "no limit: every tenant"
+    );
+    assert!(all.header("link").is_none());
+    let page = app
+        .get("/v1/platform/tenants?limit=2", Some(&root.access))
+        .await;
+    let slugs: Vec<_> = page
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].clone())
+        .collect();
+    assert_eq!(slugs, [json!(ACME), json!("globex")]);
+    let link = page.header("link").expect("a next link").to_owned();
+    assert_eq!(
+        link,
+        "</v1/platform/tenants?limit=2&cursor=globex>; rel=\"next\""
+    );
+    let next = app
+        .get(
+            "/v1/platform/tenants?limit=2&cursor=globex",
+            Some(&root.access),
+        )
+        .await;
+    assert_eq!(next.body[0]["slug"], "initech");
+    assert!(next.header("link").is_none());
 }

@@ -211,7 +211,11 @@ async fn bad_client_credentials_are_invalid_client() {
         assert_eq!(r.status.as_u16(), 401, "{what}: {}", r.text);
         assert_eq!(r.code(), "invalid_client", "{what}: {}", r.text);
         assert!(r.body.get("active").is_none(), "{what}: leaked token state");
-        assert!(r.header("www-authenticate").is_some(), "{what}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(r#"Basic realm="sessiond", charset="UTF-8""#),
+            "{what}"
+        );
     }
 }
 

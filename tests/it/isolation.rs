@@ -467,3 +467,25 @@ async fn another_tenants_ids_are_not_found_under_ones_own_tenant() {
     }
     assert_untouched(&w, &acme, &globex).await;
 }
+
+/// Without rights, a tenant that exists, one that does not, and a name no
+/// tenant could have all get the same answer: existence is not probeable.
+#[tokio::test]
+async fn existing_missing_and_malformed_tenants_answer_alike() {
+    let w = world().await;
+    for caller in [&w.globex_admin, &w.member, &w.root] {
+        for t in [ACME, "no-such-tenant", "NOT_A_SLUG!"] {
+            for r in routes(t, UNKNOWN_ID, UNKNOWN_ID, UNKNOWN_ID) {
+                let res = call(&w.app, &r, Some(&caller.access)).await;
+                assert_eq!(
+                    (res.status.as_u16(), res.code()),
+                    (403, "forbidden"),
+                    "{} {}: {}",
+                    r.method,
+                    r.path,
+                    res.text
+                );
+            }
+        }
+    }
+}

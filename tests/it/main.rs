@@ -2,17 +2,22 @@
 //! One integration-test binary: through `app()` (no socket) and black-box
 //! against the real binary.
 
+mod admins;
 mod audit;
 mod auth;
 mod blackbox;
+mod day_two_cli;
 mod errors;
+mod fuzz;
 mod grants;
 mod grants_blackbox;
 mod hardening;
 mod introspect;
 mod isolation;
+mod keys;
 mod openapi;
 mod ops;
+mod packaging;
 mod retention;
 mod sessions;
 mod support;

@@ -2,6 +2,9 @@
 
 use serde_json::json;
 
+use sessiond::auth::Secret;
+use sessiond::config::Config;
+
 use crate::support::TestApp;
 
 #[tokio::test]
@@ -18,7 +21,9 @@ async fn health_and_readiness() {
 
 #[tokio::test]
 async fn metrics_count_requests_logins_refreshes_and_revocations() {
-    let app = TestApp::new().await;
+    let mut config = Config::default();
+    config.metrics.tenant_labels = true;
+    let app = TestApp::with_config(config).await;
     let email = app.tenant("metrics-co").await;
     let t = app.login("metrics-co", &email).await;
     let bad = app
@@ -71,4 +76,56 @@ async fn no_http_route_hands_out_the_database() {
         let r = app.get(path, Some(&root.access)).await;
         assert_eq!(r.status, 404, "{path}: {}", r.text);
     }
+}
+
+#[tokio::test]
+async fn metrics_name_no_tenant_by_default() {
+    let app = TestApp::new().await;
+    let email = app.tenant("quiet-co").await;
+    app.login("quiet-co", &email).await;
+    let m = app.get("/metrics", None).await;
+    assert_eq!(m.status, 200);
+    assert!(
+        !m.text.contains("quiet-co"),
+        "a tenant slug leaked:\n{}",
+        m.text
+    );
+    assert!(
+        m.text
+            .lines()
+            .any(|l| l.starts_with("sessiond_active_sessions ")),
+        "no total gauge:\n{}",
+        m.text
+    );
+}
+
+#[tokio::test]
+async fn metrics_behind_a_bearer_token() {
+    let mut config = Config::default();
+    config.metrics.token = Some(Secret::new("a-metrics-scrape-token"));
+    let app = TestApp::with_config(config).await;
+    app.get("/metrics", None)
+        .await
+        .assert_error(401, "token_missing");
+    app.get("/metrics", Some("a-metrics-scrape-tokeX"))
+        .await
+        .assert_error(401, "token_invalid");
+    // A user's access token is not the scrape token.
+    let root = app.platform_login().await;
+    app.get("/metrics", Some(&root.access))
+        .await
+        .assert_error(401, "token_invalid");
+    let m = app.get("/metrics", Some("a-metrics-scrape-token")).await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert!(m.text.contains("sessiond_http_requests_total"));
+}
+
+#[tokio::test]
+async fn metrics_on_their_own_listener_leave_the_api_port() {
+    let mut config = Config::default();
+    config.metrics.separate = true;
+    let app = TestApp::with_config(config).await;
+    app.get("/metrics", None)
+        .await
+        .assert_error(404, "not_found");
 }

@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{Signer, Verifier};
 use serde_json::{Value, json};
+use sessiond::auth::keyring::KeyRing;
 use sessiond::auth::token::{Claims, KeyMaterial, Keys};
 use sessiond::domain::Role;
 use sessiond::store::Reads;
@@ -43,14 +44,6 @@ fn sign_raw(seed: &[u8; 32], header: &Value, claims: &Value) -> String {
     format!("{input}.{}", b64(sig.to_bytes()))
 }
 
-/// Mirror of the service's stored key record (postcard is positional).
-#[derive(serde::Deserialize)]
-struct StoredKeys {
-    current: KeyMaterial,
-    #[allow(dead_code)]
-    previous: Option<KeyMaterial>,
-}
-
 /// The server's current signing key, read from the database file as an
 /// attacker holding a copy of it could. Lets the tests below sign tokens
 /// that differ from a real one in exactly one property.
@@ -58,13 +51,12 @@ async fn server_key(app: &TestApp) -> KeyMaterial {
     let bytes = app
         .svc
         .store()
-        .read(|rx| rx.meta("signing_keys"))
+        .read(|rx| rx.meta(sessiond::store::KEYRING_META))
         .await
         .expect("read meta")
         .expect("signing keys stored");
-    sessiond::store::decode::<StoredKeys>(&bytes)
-        .expect("decode keys")
-        .current
+    let ring = sessiond::store::decode::<KeyRing>(&bytes).expect("decode keys");
+    ring.keys[ring.current_index(app.svc.now())].key.clone()
 }
 
 /// GET /v1/auth/me with a raw Authorization header value.
@@ -199,17 +191,30 @@ async fn hs256_signed_with_the_public_key_is_refused() {
     let kid = jwt_header(&t.access)["kid"].as_str().map(str::to_owned);
     // Both the raw key bytes and the base64url text a confused verifier might use.
     for secret in [x.clone(), x_str.clone().into_bytes()] {
-        for alg in [
-            jsonwebtoken::Algorithm::HS256,
-            jsonwebtoken::Algorithm::HS512,
-        ] {
-            let mut header = jsonwebtoken::Header::new(alg);
-            header.typ = Some("at+jwt".into());
-            header.kid = kid.clone();
-            let key = jsonwebtoken::EncodingKey::from_secret(&secret).expect("hmac key");
-            let token = jsonwebtoken::encode(&header, &claims, &key).expect("encode");
+        for alg in ["HS256", "HS512"] {
+            let header = json!({"alg": alg, "typ": "at+jwt", "kid": kid});
+            let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
+            let sig = hmac_sign(alg, &secret, input.as_bytes());
+            let token = format!("{input}.{}", b64(sig));
             let r = app.get("/v1/auth/me", Some(&token)).await;
-            assert_token_invalid(&r, &format!("{alg:?}"));
+            assert_token_invalid(&r, alg);
+        }
+    }
+}
+
+/// HMAC over `msg` (what an algorithm-confused verifier would accept).
+fn hmac_sign(alg: &str, key: &[u8], msg: &[u8]) -> Vec<u8> {
+    use hmac::{KeyInit, Mac};
+    match alg {
+        "HS256" => {
+            let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).unwrap();
+            m.update(msg);
+            m.finalize().into_bytes().to_vec()
+        }
+        _ => {
+            let mut m = <hmac::Hmac<sha2::Sha512> as KeyInit>::new_from_slice(key).unwrap();
+            m.update(msg);
+            m.finalize().into_bytes().to_vec()
         }
     }
 }
@@ -264,7 +269,7 @@ async fn another_key_is_refused_even_under_the_servers_kid() {
 
     let mut same_kid = KeyMaterial::generate(T0);
     same_kid.kid = kid;
-    let token = Keys::new(&same_kid, None, &c.iss).sign(&c).expect("sign");
+    let token = Keys::single(&same_kid, &c.iss).sign(&c, T0).expect("sign");
     assert_eq!(jwt_header(&token)["kid"], jwt_header(&t.access)["kid"]);
     assert_token_invalid(
         &app.get("/v1/auth/me", Some(&token)).await,
@@ -272,7 +277,7 @@ async fn another_key_is_refused_even_under_the_servers_kid() {
     );
 
     let foreign = KeyMaterial::generate(T0);
-    let token = Keys::new(&foreign, None, &c.iss).sign(&c).expect("sign");
+    let token = Keys::single(&foreign, &c.iss).sign(&c, T0).expect("sign");
     assert_token_invalid(&app.get("/v1/auth/me", Some(&token)).await, "foreign kid");
 }
 

@@ -68,7 +68,7 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
     try {
       const [tenants, mine] = await Promise.all([
         api.get('/v1/platform/tenants', null, { slot: 'main' }),
-        api.get('/v1/platform/grants', null, { slot: 'main' }),
+        api.all('/v1/platform/grants', {}, { slot: 'main' }),
       ]);
       const pendingFor = new Set(mine.filter((g) => g.status === 'pending').map((g) => g.tenant));
       clear(tenantsBody);

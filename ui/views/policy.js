@@ -12,14 +12,19 @@ export const FIELDS = [
   ['absolute_timeout_secs', 'Absolute timeout', 300, 365 * DAY, 'A session ends this long after sign-in, however active.'],
   ['refresh_reuse_grace_secs', 'Refresh reuse grace', 0, 300, 'Tolerates a racing duplicate refresh for this long; 0 treats every replay as theft.'],
   ['max_support_grant_secs', 'Maximum support grant', 60, 30 * DAY, 'The longest support access you can grant a platform administrator.'],
+  ['min_password_length', 'Minimum password length', 8, 128, 'For new passwords of your users; administrators always need at least 12. Common passwords are refused whatever their length.', 'characters'],
 ];
+
+const unitOf = (f) => f[5] || 'seconds';
 
 export function validatePolicy(v) {
   const problems = {};
-  for (const [name, , lo, hi] of FIELDS) {
+  for (const f of FIELDS) {
+    const [name, , lo, hi] = f;
     const n = Number(v[name]);
-    if (v[name] === '' || !Number.isInteger(n)) problems[name] = 'Enter a whole number of seconds.';
-    else if (n < lo || n > hi) problems[name] = `Must be between ${lo} (${duration(lo)}) and ${hi} (${duration(hi)}).`;
+    const secs = unitOf(f) === 'seconds';
+    if (v[name] === '' || !Number.isInteger(n)) problems[name] = `Enter a whole number of ${unitOf(f)}.`;
+    else if (n < lo || n > hi) problems[name] = secs ? `Must be between ${lo} (${duration(lo)}) and ${hi} (${duration(hi)}).` : `Must be between ${lo} and ${hi}.`;
   }
   if (!problems.absolute_timeout_secs && !problems.idle_timeout_secs && Number(v.absolute_timeout_secs) < Number(v.idle_timeout_secs)) {
     problems.absolute_timeout_secs = 'Must not be shorter than the idle timeout.';
@@ -36,11 +41,12 @@ export function renderPolicy(main, ctx) {
   const formError = h('p', { class: 'form-error', role: 'alert' });
   let loaded = null;
 
-  for (const [name, label, lo, hi, hint] of FIELDS) {
+  for (const f of FIELDS) {
+    const [name, label, lo, hi, hint] = f;
     const input = h('input', { type: 'number', id: `policy-${name}`, name, min: lo, max: hi, step: 1, inputmode: 'numeric', required: true });
     human[name] = h('span', { class: 'unit muted', 'aria-live': 'polite' });
     inputs[name] = input;
-    const wrap = field(`${label} (seconds)`, h('div', { class: 'input-unit' }, input, human[name]), hint);
+    const wrap = field(`${label} (${unitOf(f)})`, h('div', { class: 'input-unit' }, input, human[name]), hint);
     // field() labels the first control; point the label at the input itself.
     wrap.querySelector('label').setAttribute('for', input.id);
     const err = wrap.querySelector('.field-error');
@@ -54,7 +60,7 @@ export function renderPolicy(main, ctx) {
 
   main.append(
     h('div', { class: 'page-head' }, h('h1', { id: 'policy-title' }, 'Policy'),
-      h('p', { class: 'muted' }, 'Session lifetimes for ', h('strong', null, tenant), '. Changes apply to new tokens and to every session’s next check.')),
+      h('p', { class: 'muted' }, 'Session lifetimes for ', h('strong', null, ctx.tenantName || tenant), '. Changes apply to new tokens and to every session’s next check.')),
     form);
 
   function values() {
@@ -66,8 +72,9 @@ export function renderPolicy(main, ctx) {
   function update() {
     const v = values();
     const problems = validatePolicy(v);
-    for (const [name] of FIELDS) {
-      human[name].textContent = problems[name] ? '' : `= ${duration(Number(v[name]))}`;
+    for (const f of FIELDS) {
+      const name = f[0];
+      human[name].textContent = problems[name] || unitOf(f) !== 'seconds' ? '' : `= ${duration(Number(v[name]))}`;
       fieldError(inputs[name], problems[name]);
     }
     const changed = loaded && FIELDS.some(([n]) => String(loaded[n]) !== v[n]);

@@ -91,7 +91,8 @@ export function renderSignIn(root, { message, onSignedIn }) {
       insecure,
       form,
       h('div', { class: 'signin-switch' }, switchLink)),
-    h('p', { class: 'signin-foot muted' }, 'Sessions, revocation and audit for your organization.')));
+    h('p', { class: 'signin-foot muted' }, 'Sessions, revocation and audit for your organization. ',
+      h('a', { href: '/api-docs', id: 'api-docs-link' }, 'API reference'))));
   setMode('org');
   (message ? tenant : tenant).focus();
 }

@@ -103,8 +103,7 @@ export function renderSupport(main, ctx) {
 
   async function load() {
     try {
-      const all = await api.get(api.t(tenant, '/support-grants'));
-      const list = Array.isArray(all) ? all : all.items || [];
+      const list = await api.all(api.t(tenant, '/support-grants'));
       const now = Date.now();
       const isActive = (g) => g.status === 'active' && (!g.expires_at || new Date(g.expires_at).getTime() > now);
       clear(pending).append(table(list.filter((g) => g.status === 'pending'), 'pending'));

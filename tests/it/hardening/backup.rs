@@ -165,19 +165,70 @@ fn backup_through_the_control_socket_while_serving_and_no_http_route() {
 }
 
 #[test]
-fn restore_refuses_a_data_dir_that_holds_a_database() {
+fn restore_replaces_an_older_database_but_a_newer_one_only_with_force() {
     let dir = tempfile::tempdir().unwrap();
     cli_create_tenant(dir.path(), "acme");
     let out = tempfile::tempdir().unwrap();
-    let copy = out.path().join("b.redb");
-    let b = with_file(dir.path(), "backup", "--out", &copy, None);
+    let (old, new) = (out.path().join("old.redb"), out.path().join("new.redb"));
+    let b = with_file(dir.path(), "backup", "--out", &old, None);
     assert!(b.status.success(), "offline backup: {}", b.stderr);
-    let before = std::fs::read(dir.path().join("sessiond.redb")).unwrap();
-    let r = with_file(dir.path(), "restore", "--from", &copy, None);
+    // A change after the first backup, then a second backup holding it.
+    std::thread::sleep(Duration::from_millis(5));
+    cli_create_user(dir.path(), "acme", "late@acme.test");
+    let b = with_file(dir.path(), "backup", "--out", &new, None);
+    assert!(b.status.success(), "offline backup: {}", b.stderr);
+
+    let db = dir.path().join("sessiond.redb");
+    let r = with_file(dir.path(), "restore", "--from", &old, None);
     assert!(!r.status.success());
-    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
-    assert_eq!(
-        std::fs::read(dir.path().join("sessiond.redb")).unwrap(),
-        before
+    assert!(
+        r.stderr.contains("newer than the backup") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
     );
+    assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
+    assert!(
+        !std::fs::read_dir(dir.path()).unwrap().any(|e| e
+            .unwrap()
+            .path()
+            .to_string_lossy()
+            .contains(".replaced-")),
+        "refused, nothing replaced"
+    );
+
+    let r = cli(
+        dir.path(),
+        &["restore", "--from", old.to_str().unwrap(), "--force"],
+        None,
+    );
+    assert!(r.status.success(), "{}{}", r.stdout, r.stderr);
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".replaced-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(r.stdout.contains(kept[0].to_str().unwrap()), "{}", r.stdout);
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(&kept[0]), 0o600);
+    let c = cli(dir.path(), &["check"], None);
+    assert!(c.status.success(), "{}", c.stderr);
+
+    // What is there now is older than the second backup: no --force needed.
+    let r = with_file(dir.path(), "restore", "--from", &new, None);
+    assert!(r.status.success(), "{}{}", r.stdout, r.stderr);
+    let s = Server::start(dir.path());
+    s.login("acme", "late@acme.test");
+    // A running server's database is never replaced.
+    let r = cli(
+        dir.path(),
+        &["restore", "--from", old.to_str().unwrap(), "--force"],
+        None,
+    );
+    assert!(
+        !r.status.success() && r.stderr.contains("stop the server"),
+        "{}",
+        r.stderr
+    );
+    s.login("acme", "late@acme.test");
 }

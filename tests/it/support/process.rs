@@ -183,6 +183,17 @@ pub(crate) fn send(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> Resp {
+    try_send(agent, method, url, token, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// [`send`], with a transport failure (server gone) as `Err`.
+pub(crate) fn try_send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Result<Resp, ureq::Error> {
     let mut b = ureq::http::Request::builder().method(method).uri(url);
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));
@@ -195,11 +206,11 @@ pub(crate) fn send(
         ),
         None => agent.run(b.body(()).expect("request")),
     };
-    let mut res = res.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let mut res = res?;
     let status = res.status().as_u16();
-    let text = res.body_mut().read_to_string().unwrap_or_default();
+    let text = res.body_mut().read_to_string()?;
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, body, text }
+    Ok(Resp { status, body, text })
 }
 
 #[derive(Debug, Clone)]
