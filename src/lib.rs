@@ -13,6 +13,7 @@ pub mod config;
 pub mod control;
 pub mod demo;
 pub mod domain;
+pub mod events;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -47,11 +47,123 @@ impl Actor {
     }
 }
 
+/// Every action the audit logs record. Stored as its name (`as_str`), so
+/// the hash chain never depends on this enum's layout.
+/// Append-only: never rename or remove a variant; entries in the field carry them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Login,
+    LoginFailed,
+    Logout,
+    RefreshReuseDetected,
+    SessionRevoked,
+    SessionsBulkRevoked,
+    UserSessionsRevoked,
+    UserCreated,
+    UserUpdated,
+    PasswordChanged,
+    PolicyUpdated,
+    TenantCreated,
+    ClientCreated,
+    ClientDeleted,
+    GrantCreated,
+    GrantApproved,
+    GrantDenied,
+    GrantRevoked,
+    GrantExpired,
+    AccessRequested,
+    SupportSessionStarted,
+    BackupTaken,
+    SessionsPurged,
+    SigningKeyRotated,
+    GlobalAdminCreated,
+    GlobalAdminDisabled,
+    GlobalAdminEnabled,
+    GlobalAdminPasswordReset,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 28] = [
+        Self::Login,
+        Self::LoginFailed,
+        Self::Logout,
+        Self::RefreshReuseDetected,
+        Self::SessionRevoked,
+        Self::SessionsBulkRevoked,
+        Self::UserSessionsRevoked,
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::PasswordChanged,
+        Self::PolicyUpdated,
+        Self::TenantCreated,
+        Self::ClientCreated,
+        Self::ClientDeleted,
+        Self::GrantCreated,
+        Self::GrantApproved,
+        Self::GrantDenied,
+        Self::GrantRevoked,
+        Self::GrantExpired,
+        Self::AccessRequested,
+        Self::SupportSessionStarted,
+        Self::BackupTaken,
+        Self::SessionsPurged,
+        Self::SigningKeyRotated,
+        Self::GlobalAdminCreated,
+        Self::GlobalAdminDisabled,
+        Self::GlobalAdminEnabled,
+        Self::GlobalAdminPasswordReset,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::LoginFailed => "login_failed",
+            Self::Logout => "logout",
+            Self::RefreshReuseDetected => "refresh_reuse_detected",
+            Self::SessionRevoked => "session_revoked",
+            Self::SessionsBulkRevoked => "sessions_bulk_revoked",
+            Self::UserSessionsRevoked => "user_sessions_revoked",
+            Self::UserCreated => "user_created",
+            Self::UserUpdated => "user_updated",
+            Self::PasswordChanged => "password_changed",
+            Self::PolicyUpdated => "policy_updated",
+            Self::TenantCreated => "tenant_created",
+            Self::ClientCreated => "client_created",
+            Self::ClientDeleted => "client_deleted",
+            Self::GrantCreated => "grant_created",
+            Self::GrantApproved => "grant_approved",
+            Self::GrantDenied => "grant_denied",
+            Self::GrantRevoked => "grant_revoked",
+            Self::GrantExpired => "grant_expired",
+            Self::AccessRequested => "access_requested",
+            Self::SupportSessionStarted => "support_session_started",
+            Self::BackupTaken => "backup_taken",
+            Self::SessionsPurged => "sessions_purged",
+            Self::SigningKeyRotated => "signing_key_rotated",
+            Self::GlobalAdminCreated => "global_admin_created",
+            Self::GlobalAdminDisabled => "global_admin_disabled",
+            Self::GlobalAdminEnabled => "global_admin_enabled",
+            Self::GlobalAdminPasswordReset => "global_admin_password_reset",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a use case records; the store adds `seq`, `prev_hash` and `hash`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub actor: Actor,
-    pub action: &'static str,
+    pub action: AuditAction,
     pub target: Option<String>,
     pub reason: Option<String>,
     pub ip: Option<String>,
@@ -61,7 +173,7 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(actor: Actor, action: &'static str) -> Self {
+    pub fn new(actor: Actor, action: AuditAction) -> Self {
         Self {
             actor,
             action,
@@ -130,7 +242,7 @@ impl AuditEntry {
             seq,
             at,
             actor: ev.actor,
-            action: ev.action.to_owned(),
+            action: ev.action.as_str().to_owned(),
             target: ev.target,
             reason: ev.reason,
             ip: ev.ip,
@@ -254,7 +366,8 @@ mod tests {
         let mut prev = GENESIS;
         (1..=n)
             .map(|seq| {
-                let ev = AuditEvent::new(Actor::system(), "login").target(format!("u{seq}"));
+                let ev =
+                    AuditEvent::new(Actor::system(), AuditAction::Login).target(format!("u{seq}"));
                 let e = AuditEntry::seal(seq, Timestamp::from_millis(seq as i64), prev, ev);
                 prev = e.hash;
                 e

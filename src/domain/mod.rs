@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod event;
 pub mod grant;
 pub mod ids;
 pub mod policy;
@@ -11,8 +12,9 @@ pub mod text;
 pub mod time;
 pub mod user;
 
-pub use audit::{Actor, ActorKind, AuditEntry, AuditEvent};
+pub use audit::{Actor, ActorKind, AuditAction, AuditEntry, AuditEvent};
 pub use client::ClientRecord;
+pub use event::DomainEvent;
 pub use grant::{GrantRecord, GrantStatus};
 pub use ids::{ClientId, GrantId, IdError, SessionId, TenantId, UserId};
 pub use policy::Policy;

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A tenant's session policy. PUT replaces every field.
+/// A tenant's session policy. PUT replaces the whole policy; a field left
+/// out takes its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Policy {
     #[schema(minimum = 30, maximum = 86400, default = 300)]
     pub access_token_ttl_secs: i64,
@@ -18,8 +19,6 @@ pub struct Policy {
     #[schema(minimum = 60, maximum = 2592000, default = 28800)]
     pub max_support_grant_secs: i64,
     /// Shortest password for the tenant's users (admins need at least 12).
-    /// Appended in schema 4; JSON bodies may omit it.
-    #[serde(default = "default_min_password_length")]
     #[schema(minimum = 8, maximum = 128, default = 8)]
     pub min_password_length: i64,
 }

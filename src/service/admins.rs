@@ -11,6 +11,7 @@ use super::sessions::revoke_user_in;
 use super::users::{Acting, NewUser, Page, UserView, new_record};
 use super::{Error, Result, Service};
 use crate::auth::Secret;
+use crate::domain::AuditAction;
 use crate::domain::user::{ValidAfter, normalize_email};
 use crate::domain::{GrantStatus, RevokeReason, Role, Timestamp, UserId, UserRecord};
 use crate::store::{Ns, Reads, StoreError, Tx};
@@ -183,7 +184,7 @@ impl Service {
                 }
                 tx.put_user(Ns::Platform, &rec)?;
                 let ev = by
-                    .event("global_admin_created")
+                    .event(AuditAction::GlobalAdminCreated)
                     .target(rec.id)
                     .details(json!({ "email": rec.email }));
                 tx.append_audit(Ns::Platform, rec.created_at, ev)?;
@@ -219,9 +220,9 @@ impl Service {
                 tx.put_user(Ns::Platform, &u)?;
                 let (action, ended) = if disabled {
                     let ended = end_access(tx, u.id, &by, now, RevokeReason::UserDisabled)?;
-                    ("global_admin_disabled", ended)
+                    (AuditAction::GlobalAdminDisabled, ended)
                 } else {
-                    ("global_admin_enabled", (0, 0))
+                    (AuditAction::GlobalAdminEnabled, (0, 0))
                 };
                 let ev = by.event(action).target(u.id).details(json!({
                     "email": u.email, "sessions_revoked": ended.0, "grants_ended": ended.1,
@@ -264,7 +265,7 @@ impl Service {
                 tx.put_user(Ns::Platform, &u)?;
                 let ended = end_access(tx, u.id, &by, now, RevokeReason::PasswordChanged)?;
                 let ev = by
-                    .event("global_admin_password_reset")
+                    .event(AuditAction::GlobalAdminPasswordReset)
                     .target(u.id)
                     .details(json!({
                         "email": u.email, "sessions_revoked": ended.0, "grants_ended": ended.1,

@@ -14,6 +14,7 @@ use crate::auth::secret::Secret;
 use crate::auth::token::{Claims, TokenError};
 use crate::auth::verified::token_key;
 use crate::auth::{Principal, Realm, TenantScope};
+use crate::domain::AuditAction;
 use crate::domain::session::Rotation;
 use crate::domain::user::normalize_email;
 use crate::domain::{
@@ -160,7 +161,7 @@ impl Service {
                 };
                 let (session, refresh) =
                     open_session(tx, &space, &user, &meta, None, &policy, now)?;
-                let ev = AuditEvent::new(actor_of(&user), "login")
+                let ev = AuditEvent::new(actor_of(&user), AuditAction::Login)
                     .target(session.id)
                     .ip(meta.ip.as_deref())
                     .details(json!({ "user_agent": session.user_agent }));
@@ -191,7 +192,7 @@ impl Service {
                         id: None,
                         email: Some(email.clone()),
                     },
-                    "login_failed",
+                    AuditAction::LoginFailed,
                 )
                 .target(email.clone())
                 .ip(meta.ip.as_deref())
@@ -267,11 +268,14 @@ impl Service {
                             RevokeReason::RefreshTokenReuse,
                             None,
                         )?;
-                        let ev = AuditEvent::new(Actor::system(), "refresh_reuse_detected")
-                            .target(session.id)
-                            .reason(Some(RevokeReason::RefreshTokenReuse.as_str()))
-                            .ip(meta.ip.as_deref())
-                            .details(json!({ "user_id": user.id, "generation": rec.generation }));
+                        let ev =
+                            AuditEvent::new(Actor::system(), AuditAction::RefreshReuseDetected)
+                                .target(session.id)
+                                .reason(Some(RevokeReason::RefreshTokenReuse.as_str()))
+                                .ip(meta.ip.as_deref())
+                                .details(
+                                    json!({ "user_id": user.id, "generation": rec.generation }),
+                                );
                         tx.append_audit(ns, now, ev)?;
                         Ok(Err(Error::RefreshTokenReused))
                     }
@@ -397,7 +401,7 @@ impl Service {
                     RevokeReason::UserLogout,
                     None,
                 )? {
-                    let ev = AuditEvent::new(actor.clone(), "logout")
+                    let ev = AuditEvent::new(actor.clone(), AuditAction::Logout)
                         .target(sid)
                         .ip(meta.ip.as_deref())
                         .grant(grant);

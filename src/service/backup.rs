@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::users::Acting;
 use super::{Error, Result, Service};
+use crate::domain::AuditAction;
 use crate::store::{Ns, Reads};
 
 /// A finished backup file; removed when dropped.
@@ -57,7 +58,10 @@ impl Service {
         let now = self.now();
         self.store
             .write(move |tx| {
-                let ev = || by.event("backup_taken").details(json!({ "rows": rows }));
+                let ev = || {
+                    by.event(AuditAction::BackupTaken)
+                        .details(json!({ "rows": rows }))
+                };
                 tx.append_audit(Ns::Platform, now, ev())?;
                 for t in tx.tenants()? {
                     let scope = crate::auth::TenantScope::system(t.slug);

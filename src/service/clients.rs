@@ -7,6 +7,7 @@ use super::error::Problems;
 use super::users::{Acting, Page};
 use super::{Error, Result, Service};
 use crate::auth::{Secret, TenantScope};
+use crate::domain::AuditAction;
 use crate::domain::{ClientId, ClientRecord, Timestamp};
 use crate::store::{Ns, Reads, StoreError};
 
@@ -59,7 +60,7 @@ impl Service {
                 let ns = Ns::from(&scope);
                 tx.insert_client(ns, scope.tenant(), &stored)?;
                 let ev = by
-                    .event("client_created")
+                    .event(AuditAction::ClientCreated)
                     .target(stored.id)
                     .details(json!({ "name": stored.name }));
                 tx.append_audit(ns, now, ev)?;
@@ -104,7 +105,7 @@ impl Service {
                 if !tx.remove_client(ns, id)? {
                     return Ok(false);
                 }
-                tx.append_audit(ns, now, by.event("client_deleted").target(id))?;
+                tx.append_audit(ns, now, by.event(AuditAction::ClientDeleted).target(id))?;
                 Ok(true)
             })
             .await?;

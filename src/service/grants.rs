@@ -9,6 +9,7 @@ use super::sessions::{TokenPair, open_session, revoke_in};
 use super::users::{Acting, Page};
 use super::{ClientMeta, Error, Result, Service};
 use crate::auth::{Principal, TenantScope};
+use crate::domain::AuditAction;
 use crate::domain::grant::GrantActor;
 use crate::domain::user::normalize_email;
 use crate::domain::{
@@ -154,8 +155,8 @@ pub(crate) fn end_grant(
     now: Timestamp,
 ) -> Result<usize, StoreError> {
     let (reason, action) = match status {
-        GrantStatus::Expired => (RevokeReason::GrantExpired, "grant_expired"),
-        _ => (RevokeReason::GrantRevoked, "grant_revoked"),
+        GrantStatus::Expired => (RevokeReason::GrantExpired, AuditAction::GrantExpired),
+        _ => (RevokeReason::GrantRevoked, AuditAction::GrantRevoked),
     };
     g.status = status;
     g.ended_at = Some(now);
@@ -212,7 +213,7 @@ impl Service {
                 );
                 tx.put_grant(&g)?;
                 let ev = by
-                    .event("access_requested")
+                    .event(AuditAction::AccessRequested)
                     .target(g.id)
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "duration_secs": g.duration_secs }));
@@ -303,7 +304,7 @@ impl Service {
                 g.activate(grant_actor(&by.actor), now);
                 tx.put_grant(&g)?;
                 let ev = by
-                    .event("grant_created")
+                    .event(AuditAction::GrantCreated)
                     .target(g.id)
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "grantee": g.grantee_email, "expires_at": g.expires_at }));
@@ -339,7 +340,7 @@ impl Service {
                     Decision::Approve => {
                         g.activate(grant_actor(&by.actor), now);
                         tx.put_grant(&g)?;
-                        let ev = by.event("grant_approved").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "expires_at": g.expires_at }));
+                        let ev = by.event(AuditAction::GrantApproved).target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "expires_at": g.expires_at }));
                         audit_both(tx, &t, now, ev)?;
                     }
                     Decision::Deny => {
@@ -347,7 +348,7 @@ impl Service {
                         g.decided_at = Some(now);
                         g.decided_by = Some(grant_actor(&by.actor));
                         tx.put_grant(&g)?;
-                        let ev = by.event("grant_denied").target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email }));
+                        let ev = by.event(AuditAction::GrantDenied).target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email }));
                         audit_both(tx, &t, now, ev)?;
                     }
                     Decision::Revoke => {
@@ -413,7 +414,7 @@ impl Service {
                 )?;
                 g.sessions.push(session.id);
                 tx.put_grant(&g)?;
-                let ev = AuditEvent::new(by.actor.clone(), "support_session_started")
+                let ev = AuditEvent::new(by.actor.clone(), AuditAction::SupportSessionStarted)
                     .target(session.id)
                     .ip(meta.ip.as_deref())
                     .grant(Some(g.id))

@@ -11,6 +11,7 @@ use super::users::{Acting, Page};
 use super::{Error, Result, Service};
 use crate::auth::keyring::{KeyInfo, KeyRing};
 use crate::auth::token::Keys;
+use crate::domain::AuditAction;
 use crate::domain::{Actor, AuditEvent, Timestamp};
 use crate::store::{KEYRING_META, Ns, Reads, StoreError, decode, encode};
 
@@ -50,7 +51,8 @@ impl Service {
                 format!("must be between 0 and {MAX_ACTIVATE_IN_SECS}"),
             ));
         }
-        self.rotate(by.event("signing_key_rotated"), secs).await
+        self.rotate(by.event(AuditAction::SigningKeyRotated), secs)
+            .await
     }
 
     async fn rotate(&self, event: AuditEvent, activate_in_secs: i64) -> Result<KeyInfo> {
@@ -98,7 +100,7 @@ impl Service {
         if now < next_rotation(current.activates_at, days, window) {
             return Ok(false);
         }
-        let ev = AuditEvent::new(Actor::system(), "signing_key_rotated")
+        let ev = AuditEvent::new(Actor::system(), AuditAction::SigningKeyRotated)
             .reason(Some(format!("automatic rotation every {days} days")));
         match self.rotate(ev, window).await {
             Ok(_) => Ok(true),

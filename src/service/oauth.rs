@@ -7,6 +7,7 @@ use super::sessions::{admit, parse_refresh_token, revoke_in, subject_of};
 use super::{ClientMeta, Error, Result, Service};
 use crate::auth::TenantScope;
 use crate::auth::secret::{Secret, ct_eq};
+use crate::domain::AuditAction;
 use crate::domain::{Actor, AuditEvent, ClientId, RevokeReason, TenantId};
 use crate::store::{Reads, Space};
 
@@ -179,7 +180,7 @@ impl Service {
                         .user(ns, session.user_id)?
                         .map(|u| actor_of(&u))
                         .unwrap_or_else(Actor::system);
-                    let ev = AuditEvent::new(actor, "logout")
+                    let ev = AuditEvent::new(actor, AuditAction::Logout)
                         .target(sid)
                         .ip(meta.ip.as_deref())
                         .details(json!({ "via": "oauth_revoke" }));

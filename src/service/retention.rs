@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{Result, Service};
 use crate::auth::TenantScope;
+use crate::domain::AuditAction;
 use crate::domain::{Actor, AuditEvent, Policy, SessionId, SessionRecord, SessionState, Timestamp};
 use crate::store::{Ns, Reads, Space, StoreError};
 
@@ -96,7 +97,7 @@ impl Service {
                         }
                         if n > 0 {
                             tx.note_purged(n as u64)?;
-                            let ev = AuditEvent::new(Actor::system(), "sessions_purged")
+                            let ev = AuditEvent::new(Actor::system(), AuditAction::SessionsPurged)
                                 .details(json!({ "count": n, "ended_before": cutoff }));
                             tx.append_audit(sp.ns(), now, ev)?;
                         }

@@ -11,6 +11,7 @@ use super::sessions::{revoke_in, revoke_many_in, revoke_user_in};
 use super::users::Acting;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
+use crate::domain::AuditAction;
 use crate::domain::user::ValidAfter;
 use crate::domain::{RevokeReason, SessionId, Timestamp, UserId};
 use crate::store::{Ns, Reads, StoreError};
@@ -143,7 +144,7 @@ impl Service {
                     return Ok(0);
                 }
                 let ev = by
-                    .event("session_revoked")
+                    .event(AuditAction::SessionRevoked)
                     .target(sid)
                     .reason(note.clone())
                     .details(json!({ "user_id": s.user_id, "count": 1, "revoked_reason": RevokeReason::AdminRevoked }));
@@ -208,7 +209,7 @@ impl Service {
                     )?;
                     // Which sessions ended, not only how many (the chain covers the list).
                     let ev = by
-                        .event("sessions_bulk_revoked")
+                        .event(AuditAction::SessionsBulkRevoked)
                         .reason(note.clone())
                         .details(json!({
                             "count": ended.len(), "part": i + 1, "parts": parts,
@@ -330,7 +331,7 @@ impl Service {
                 user.updated_at = now;
                 tx.put_user(ns, &user)?;
                 let ev = by
-                    .event("user_sessions_revoked")
+                    .event(AuditAction::UserSessionsRevoked)
                     .target(uid)
                     .reason(Some(reason.as_str()))
                     .details(json!({ "count": n, "email": user.email }));

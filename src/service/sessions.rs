@@ -230,8 +230,6 @@ pub(crate) fn revoke_many_in(
             ..old.clone()
         })
     })?;
-    metrics::counter!("sessiond_revocations_total", "reason" => reason.as_str())
-        .increment(ended.len() as u64);
     Ok(ended)
 }
 

@@ -7,6 +7,7 @@ use super::error::Problems;
 use super::users::{Acting, NewUser, UserView, new_record, user_created_event};
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
+use crate::domain::AuditAction;
 use crate::domain::{GrantId, Policy, Role, TenantId, TenantRecord, Timestamp};
 use crate::store::{Ns, Reads, StoreError};
 
@@ -94,7 +95,7 @@ impl Service {
                 let ns = Ns::from(&scope);
                 tx.put_user(ns, &a)?;
                 let created = by
-                    .event("tenant_created")
+                    .event(AuditAction::TenantCreated)
                     .target(&t.slug)
                     .details(json!({ "name": t.name }));
                 tx.append_audit(ns, now, created.clone())?;
@@ -183,7 +184,7 @@ impl Service {
                 t.policy = policy;
                 tx.update_tenant(&t)?;
                 let ev = by
-                    .event("policy_updated")
+                    .event(AuditAction::PolicyUpdated)
                     .target(scope.tenant())
                     .details(json!({ "old": old, "new": policy }));
                 tx.append_audit(Ns::from(&scope), now, ev)?;

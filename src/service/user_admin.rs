@@ -10,6 +10,7 @@ use super::users::{Acting, UserView, check_display_name};
 use super::{Error, Result, Service};
 use crate::auth::password::check_strength;
 use crate::auth::{Secret, TenantScope};
+use crate::domain::AuditAction;
 use crate::domain::{RevokeReason, Role, SessionId, UserId, UserRecord};
 use crate::store::{Ns, Reads, StoreError, Tx};
 
@@ -114,7 +115,7 @@ impl Service {
                 } else {
                     0
                 };
-                let ev = by.event("user_updated").target(uid).details(json!({
+                let ev = by.event(AuditAction::UserUpdated).target(uid).details(json!({
                     "email": u.email,
                     "changes": {
                         "display_name": (old.display_name != u.display_name).then_some(&u.display_name),
@@ -172,7 +173,7 @@ impl Service {
                     RevokeReason::PasswordChanged,
                 )?;
                 let ev = by
-                    .event("password_changed")
+                    .event(AuditAction::PasswordChanged)
                     .target(uid)
                     .details(json!({ "email": u.email, "sessions_revoked": n }));
                 tx.append_audit(ns, now, ev)?;

@@ -7,6 +7,7 @@ use super::error::Problems;
 use super::{ClientMeta, Error, Result, Service};
 use crate::auth::password::check_strength;
 use crate::auth::{Principal, Secret, TenantScope};
+use crate::domain::AuditAction;
 use crate::domain::user::{PasswordHash, normalize_email};
 use crate::domain::{Actor, AuditEvent, GrantId, Role, Timestamp, UserId, UserRecord};
 use crate::store::{Ns, Reads};
@@ -86,7 +87,7 @@ impl Acting {
         }
     }
 
-    pub fn event(&self, action: &'static str) -> AuditEvent {
+    pub fn event(&self, action: AuditAction) -> AuditEvent {
         AuditEvent::new(self.actor.clone(), action)
             .ip(self.meta.ip.as_deref())
             .grant(self.grant_id)
@@ -184,7 +185,7 @@ impl<T> Page<T> {
 }
 
 pub(crate) fn user_created_event(by: &Acting, u: &UserRecord) -> AuditEvent {
-    by.event("user_created")
+    by.event(AuditAction::UserCreated)
         .target(u.id)
         .details(json!({ "email": u.email, "role": u.role, "display_name": u.display_name }))
 }

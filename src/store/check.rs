@@ -6,7 +6,7 @@ use std::path::Path;
 
 use redb::{Database, Key, ReadableDatabase, ReadableTable, TableDefinition, TableHandle, Value};
 
-use super::codec::decode;
+use super::records::decode;
 use super::tables::{EachTable, Record, each_table};
 use super::{DB_FILE, StoreError};
 use crate::domain::audit::ChainVerifier;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
+use super::records::decode_legacy;
 use super::tables::{KEYRING_META, Kind, META, Ns, SCHEMA_VERSION, TENANTS, table_name};
 use super::{StoreError, decode, search};
 use crate::auth::TenantScope;
@@ -126,7 +127,7 @@ fn signing_keys_to_ring(txn: &WriteTransaction) -> Result<(), StoreError> {
     let Some(old) = meta.remove("signing_keys")?.map(|v| v.value().to_vec()) else {
         return Ok(());
     };
-    let old: SigningKeysV1 = decode(&old)?;
+    let old: SigningKeysV1 = decode_legacy(&old)?;
     let mut keys: Vec<RingKey> = old
         .previous
         .into_iter()
@@ -168,7 +169,7 @@ fn policy_gains_min_password_length(txn: &WriteTransaction) -> Result<(), StoreE
         .map(|r| r.map(|(k, v)| (k.value().to_owned(), v.value().to_vec())))
         .collect::<Result<_, _>>()?;
     for (slug, bytes) in old {
-        let v3: TenantRecordV3 = decode(&bytes)?;
+        let v3: TenantRecordV3 = decode_legacy(&bytes)?;
         let p = v3.policy;
         let rec = TenantRecord {
             slug: v3.slug,
@@ -333,8 +334,11 @@ mod tests {
         let txn = db.begin_write().unwrap();
         {
             let mut meta = txn.open_table(META).unwrap();
-            meta.insert("signing_keys", crate::store::encode(&legacy).as_slice())
-                .unwrap();
+            meta.insert(
+                "signing_keys",
+                crate::store::records::encode_legacy(&legacy).as_slice(),
+            )
+            .unwrap();
             meta.insert("schema_version", 2u32.to_le_bytes().as_slice())
                 .unwrap();
         }
@@ -377,7 +381,10 @@ mod tests {
         {
             txn.open_table(TENANTS)
                 .unwrap()
-                .insert("acme", crate::store::encode(&old).as_slice())
+                .insert(
+                    "acme",
+                    crate::store::records::encode_legacy(&old).as_slice(),
+                )
                 .unwrap();
             txn.open_table(META)
                 .unwrap()

@@ -8,9 +8,9 @@
 
 mod backup;
 mod check;
-mod codec;
 mod error;
 mod migrate;
+mod records;
 mod search;
 pub mod tables;
 mod views;
@@ -25,19 +25,21 @@ use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableHandle
 use tokio::sync::oneshot;
 
 pub use check::{CheckReport, check_file, check_offline};
-pub use codec::{decode, encode};
 pub use error::{OpenError, StoreError};
+pub use records::{Stored, decode, encode};
 pub use tables::{KEYRING_META, Ns, SCHEMA_VERSION, Space};
 pub use views::{Reads, Rx, Tx};
 
 use tables::META;
 
+use crate::events::{Bus, Subscriber};
 use writer::{DbCell, Job};
 
 #[derive(Clone)]
 pub struct Store {
     cell: Arc<DbCell>,
     jobs: mpsc::Sender<Box<dyn Job>>,
+    bus: Arc<Bus>,
     path: Arc<PathBuf>,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
@@ -116,16 +118,24 @@ impl Store {
         let cell = Arc::new(DbCell::new(db, path.clone(), cache));
         let (tx, rx) = mpsc::channel();
         let writer_cell = cell.clone();
+        let bus = Arc::new(Bus::new());
+        let writer_bus = bus.clone();
         let thread = std::thread::Builder::new()
             .name("sessiond-writer".into())
-            .spawn(move || writer::writer_loop(writer_cell, rx))
+            .spawn(move || writer::writer_loop(writer_cell, rx, writer_bus))
             .map_err(|e| io(&e))?;
         Ok(Store {
             cell,
             jobs: tx,
+            bus,
             path: Arc::new(path),
             writer: Arc::new(std::sync::Mutex::new(Some(thread))),
         })
+    }
+
+    /// The after-commit seam: `s` sees the events of every later commit.
+    pub fn subscribe(&self, s: Arc<dyn Subscriber>) {
+        self.bus.subscribe(s);
     }
 
     /// The handle that waits for a clean close; `None` if already taken.
@@ -378,7 +388,7 @@ mod tests {
     use super::*;
     use crate::auth::TenantScope;
     use crate::domain::audit::ChainVerifier;
-    use crate::domain::{Actor, AuditEvent, TenantId, Timestamp};
+    use crate::domain::{Actor, AuditAction, AuditEvent, TenantId, Timestamp};
 
     fn acme() -> TenantScope {
         TenantScope::operator(TenantId::parse("acme").unwrap())
@@ -389,7 +399,8 @@ mod tests {
             store
                 .write_blocking(move |tx| {
                     let scope = acme();
-                    let ev = AuditEvent::new(Actor::system(), "login").target(format!("user-{i}"));
+                    let ev = AuditEvent::new(Actor::system(), AuditAction::Login)
+                        .target(format!("user-{i}"));
                     tx.append_audit(Ns::from(&scope), Timestamp::from_millis(i as i64), ev)
                 })
                 .unwrap();
@@ -473,7 +484,7 @@ mod tests {
                             let seq = tx.append_audit(
                                 Ns::from(&scope),
                                 Timestamp::from_millis(0),
-                                AuditEvent::new(Actor::system(), "x"),
+                                AuditEvent::new(Actor::system(), AuditAction::Login),
                             )?;
                             if i == fail_at {
                                 panic!("job {i} fails after writing");
@@ -522,6 +533,113 @@ mod tests {
         // The writer still takes writes.
         append(&store, 1);
         assert_eq!(verify(&store), Ok(16));
+    }
+
+    /// Records every published event.
+    #[derive(Default)]
+    struct Seen(std::sync::Mutex<Vec<crate::domain::DomainEvent>>);
+
+    impl Subscriber for Seen {
+        fn on_commit(&self, events: &[crate::domain::DomainEvent]) {
+            self.0.lock().unwrap().extend_from_slice(events);
+        }
+    }
+
+    fn seen_seqs(seen: &Seen) -> Vec<u64> {
+        let mut seqs: Vec<u64> = seen
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                crate::domain::DomainEvent::AuditAppended { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .collect();
+        seqs.sort_unstable();
+        seqs
+    }
+
+    #[test]
+    fn events_are_published_once_per_committed_write_never_for_a_rolled_back_one() {
+        for fail in [Fail::PanicAfter, Fail::ConflictBefore] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path()).unwrap();
+            let seen = Arc::new(Seen::default());
+            store.subscribe(seen.clone());
+            let results = concurrent_appends(&store, 32, 9, fail);
+            let mut ok: Vec<u64> = results.into_iter().filter_map(Result::ok).collect();
+            ok.sort_unstable();
+            // The re-applied batch after the panic publishes afresh, not twice;
+            // the failed job publishes nothing.
+            assert_eq!(seen_seqs(&seen), ok);
+            assert_eq!(ok.len(), 31);
+        }
+    }
+
+    #[test]
+    fn session_events_name_the_transition_once() {
+        use crate::domain::{DomainEvent, RevokeReason, SessionId, SessionRecord, UserId};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let seen = Arc::new(Seen::default());
+        store.subscribe(seen.clone());
+        let sid = SessionId::from_u128(7);
+        let uid = UserId::from_u128(8);
+        let s = SessionRecord {
+            id: sid,
+            user_id: uid,
+            created_at: Timestamp::from_millis(10),
+            last_activity_at: Timestamp::from_millis(10),
+            expires_at: Timestamp::from_millis(10_000),
+            ip: None,
+            user_agent: None,
+            state: crate::domain::SessionState::Active,
+            support: None,
+        };
+        let put = s.clone();
+        store
+            .write_blocking(move |tx| tx.put_session(Ns::from(&acme()), &put))
+            .unwrap();
+        // Revoking twice is one transition.
+        for _ in 0..2 {
+            store
+                .write_blocking(move |tx| {
+                    tx.update_sessions(Ns::from(&acme()), &[sid], |old| {
+                        old.is_active().then(|| SessionRecord {
+                            state: crate::domain::SessionState::Revoked {
+                                at: Timestamp::from_millis(20),
+                                by: None,
+                                reason: RevokeReason::AdminRevoked,
+                                note: None,
+                            },
+                            ..old.clone()
+                        })
+                    })
+                })
+                .unwrap();
+        }
+        let tenant = Some(acme().tenant().clone());
+        assert_eq!(
+            *seen.0.lock().unwrap(),
+            vec![
+                DomainEvent::SessionCreated {
+                    tenant: tenant.clone(),
+                    session: sid,
+                    user: uid,
+                    at: Timestamp::from_millis(10),
+                    support: false,
+                },
+                DomainEvent::SessionRevoked {
+                    tenant,
+                    session: sid,
+                    user: uid,
+                    at: Timestamp::from_millis(20),
+                    by: None,
+                    reason: RevokeReason::AdminRevoked,
+                },
+            ]
+        );
     }
 
     #[test]

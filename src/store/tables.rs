@@ -34,6 +34,16 @@ pub enum Ns<'a> {
     Platform,
 }
 
+impl Ns<'_> {
+    /// The tenant, or `None` for the platform.
+    pub fn tenant(&self) -> Option<&crate::domain::TenantId> {
+        match self {
+            Ns::Tenant(s) => Some(s.tenant()),
+            Ns::Platform => None,
+        }
+    }
+}
+
 impl<'a> From<&'a TenantScope> for Ns<'a> {
     fn from(s: &'a TenantScope) -> Self {
         Ns::Tenant(s)

@@ -7,14 +7,14 @@ use redb::{
 };
 
 use super::StoreError;
-use super::codec::{decode, encode};
+use super::records::{Stored, decode, encode};
 use super::search;
 use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
 use crate::domain::audit::{AuditEntry, GENESIS, Hash};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
-    AuditEvent, ClientId, ClientRecord, GrantId, GrantRecord, SessionId, SessionRecord, TenantId,
-    TenantRecord, Timestamp, UserId, UserRecord,
+    AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
+    SessionRecord, SessionState, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
 };
 
 /// A transaction tables can be opened from. Not for use outside the store.
@@ -60,11 +60,46 @@ impl Source for Rx {
 /// The writer's transaction, shared by every command of one group commit.
 pub struct Tx<'a> {
     txn: &'a WriteTransaction,
+    /// What the writes so far changed; the writer hands each command its own
+    /// share and publishes it only after the commit.
+    events: Vec<DomainEvent>,
 }
 
 impl<'a> Tx<'a> {
     pub(super) fn new(txn: &'a WriteTransaction) -> Self {
-        Self { txn }
+        Self {
+            txn,
+            events: Vec::new(),
+        }
+    }
+
+    /// The events emitted since the last call: one command's share.
+    pub(super) fn take_events(&mut self) -> Vec<DomainEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn session_events(&mut self, ns: Ns<'_>, old: Option<&SessionRecord>, new: &SessionRecord) {
+        let tenant = ns.tenant().cloned();
+        match (old, &new.state) {
+            (None, _) => self.events.push(DomainEvent::SessionCreated {
+                tenant,
+                session: new.id,
+                user: new.user_id,
+                at: new.created_at,
+                support: new.support.is_some(),
+            }),
+            (Some(old), SessionState::Revoked { at, by, reason, .. }) if old.is_active() => {
+                self.events.push(DomainEvent::SessionRevoked {
+                    tenant,
+                    session: new.id,
+                    user: new.user_id,
+                    at: *at,
+                    by: *by,
+                    reason: *reason,
+                })
+            }
+            _ => {}
+        }
     }
 
     fn table<K: Key + 'static, V: Value + 'static>(
@@ -89,7 +124,7 @@ impl Source for Tx<'_> {
     }
 }
 
-fn get_rec<T: serde::de::DeserializeOwned, K: Key + 'static>(
+fn get_rec<T: Stored, K: Key + 'static>(
     t: &impl ReadableTable<K, &'static [u8]>,
     key: K::SelfType<'_>,
 ) -> Result<Option<T>, StoreError> {
@@ -499,6 +534,7 @@ impl Tx<'_> {
         let by_activity = table_name(ns, Kind::SessionsByActivity);
         self.table(def!(sessions: u128 => &[u8]))?
             .insert(s.id.as_u128(), encode(s).as_slice())?;
+        self.session_events(ns, old, s);
         if old.is_none() {
             self.table(def!(by_user: (u128, u128) => ()))?
                 .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
@@ -541,6 +577,7 @@ impl Tx<'_> {
             )
         };
         let mut changed = Vec::new();
+        let mut records = Vec::new();
         for &id in ids {
             let Some(old) = get_rec::<SessionRecord, u128>(&rows, id.as_u128())? else {
                 continue;
@@ -552,6 +589,11 @@ impl Tx<'_> {
                 idx.insert(key(&new), ())?;
             }
             changed.push(id);
+            records.push((old, new));
+        }
+        drop((rows, idx));
+        for (old, new) in &records {
+            self.session_events(ns, Some(old), new);
         }
         Ok(changed)
     }
@@ -660,10 +702,16 @@ impl Tx<'_> {
         ev: AuditEvent,
     ) -> Result<u64, StoreError> {
         let (seq, prev) = self.audit_head(ns)?;
+        let action = ev.action;
         let entry = AuditEntry::seal(seq + 1, at, prev, ev);
         let name = table_name(ns, Kind::Audit);
         self.table(def!(name: u64 => &[u8]))?
             .insert(entry.seq, encode(&entry).as_slice())?;
+        self.events.push(DomainEvent::AuditAppended {
+            tenant: ns.tenant().cloned(),
+            seq: entry.seq,
+            action,
+        });
         Ok(entry.seq)
     }
 }

@@ -22,6 +22,8 @@ use tokio::sync::oneshot;
 use super::error::StoreError;
 use super::tables::META;
 use super::views::Tx;
+use crate::domain::DomainEvent;
+use crate::events::Bus;
 
 /// Most commands one commit carries.
 const MAX_BATCH: usize = 512;
@@ -81,12 +83,15 @@ impl DbCell {
 pub(super) trait Job: Send {
     /// Apply to `tx`; `true` if storage itself failed (the batch must not commit).
     fn apply(&mut self, tx: &mut Tx<'_>) -> bool;
-    fn answer(self: Box<Self>, commit: Result<(), StoreError>);
+    /// Publish this job's events if it committed, then answer its caller.
+    fn answer(self: Box<Self>, commit: Result<(), StoreError>, bus: &Bus);
 }
 
 struct Pending<F, R> {
     f: F,
     outcome: Option<Result<R, StoreError>>,
+    /// From the latest apply only: a re-applied job emits afresh.
+    events: Vec<DomainEvent>,
     reply: oneshot::Sender<Result<R, StoreError>>,
 }
 
@@ -97,15 +102,21 @@ where
 {
     fn apply(&mut self, tx: &mut Tx<'_>) -> bool {
         let outcome = (self.f)(tx);
+        // A failed command wrote nothing (check, then write): nothing to publish.
+        let events = tx.take_events();
+        self.events = if outcome.is_ok() { events } else { Vec::new() };
         let failed = matches!(outcome, Err(StoreError::Unavailable(_)));
         self.outcome = Some(outcome);
         failed
     }
 
-    fn answer(self: Box<Self>, commit: Result<(), StoreError>) {
+    fn answer(self: Box<Self>, commit: Result<(), StoreError>, bus: &Bus) {
         let outcome = self
             .outcome
             .unwrap_or_else(|| Err(StoreError::Io("write was not applied".into())));
+        if commit.is_ok() && outcome.is_ok() {
+            bus.publish(&self.events);
+        }
         let _ = self.reply.send(commit.and(outcome));
     }
 }
@@ -119,12 +130,13 @@ where
     let job = Pending {
         f,
         outcome: None,
+        events: Vec::new(),
         reply,
     };
     (Box::new(job), rx)
 }
 
-pub(super) fn writer_loop(cell: Arc<DbCell>, rx: mpsc::Receiver<Box<dyn Job>>) {
+pub(super) fn writer_loop(cell: Arc<DbCell>, rx: mpsc::Receiver<Box<dyn Job>>, bus: Arc<Bus>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut last_probe = Instant::now();
     loop {
@@ -152,12 +164,12 @@ pub(super) fn writer_loop(cell: Arc<DbCell>, rx: mpsc::Receiver<Box<dyn Job>>) {
         if !cell.writable() && last_probe.elapsed() < PROBE_EVERY {
             // Fail fast between probes: nothing is attempted, nothing acknowledged.
             for job in batch.drain(..) {
-                job.answer(Err(unavailable()));
+                job.answer(Err(unavailable()), &bus);
             }
             continue;
         }
         last_probe = Instant::now();
-        run_batch(&cell, &mut batch);
+        run_batch(&cell, &mut batch, &bus);
     }
 }
 
@@ -167,7 +179,7 @@ fn unavailable() -> StoreError {
 
 /// Apply every job in one transaction and commit; on a storage failure the
 /// whole batch is answered `Unavailable` and the writer enters recovery.
-fn run_batch(cell: &DbCell, batch: &mut Vec<Box<dyn Job>>) {
+fn run_batch(cell: &DbCell, batch: &mut Vec<Box<dyn Job>>, bus: &Bus) {
     loop {
         match apply_all(cell, batch) {
             Applied::Committed(result) => {
@@ -175,14 +187,14 @@ fn run_batch(cell: &DbCell, batch: &mut Vec<Box<dyn Job>>) {
                     set_writable(cell, true, None);
                 }
                 for job in batch.drain(..) {
-                    job.answer(result.clone());
+                    job.answer(result.clone(), bus);
                 }
                 return;
             }
             Applied::StorageFailed(e) => {
                 set_writable(cell, false, Some(&e));
                 for job in batch.drain(..) {
-                    job.answer(Err(unavailable()));
+                    job.answer(Err(unavailable()), bus);
                 }
                 if let Err(e) = cell.reopen() {
                     tracing::debug!(error = %e, "reopening the database failed; will retry");
@@ -198,7 +210,7 @@ fn run_batch(cell: &DbCell, batch: &mut Vec<Box<dyn Job>>) {
                 metrics::counter!("sessiond_writer_job_panics_total").increment(1);
                 batch
                     .remove(i)
-                    .answer(Err(StoreError::Io("the write job panicked".into())));
+                    .answer(Err(StoreError::Io("the write job panicked".into())), bus);
                 if batch.is_empty() {
                     return;
                 }

@@ -11,7 +11,7 @@ use crate::tokens::{jwt_claims, jwt_header};
 
 const MEMBER: &str = "m@acme.test";
 
-/// A full policy body (PUT replaces every field).
+/// A policy body (PUT replaces the policy; left-out fields take defaults).
 fn policy(idle: i64, grace: i64) -> Value {
     json!({
         "access_token_ttl_secs": 300,
@@ -1069,19 +1069,28 @@ async fn invalid_policies_are_refused_and_name_the_field() {
         r.text
     );
 
-    let mut p = policy(1800, 0);
-    p.as_object_mut()
-        .expect("object")
-        .remove("idle_timeout_secs");
+    // A field left out takes its default, and the whole is still checked:
+    // the default idle timeout (1800 s) exceeds this absolute timeout.
     let r = app
-        .put("/v1/tenants/acme/policy", Some(&admin.access), p)
+        .put(
+            "/v1/tenants/acme/policy",
+            Some(&admin.access),
+            json!({"absolute_timeout_secs": 900}),
+        )
         .await;
     r.assert_error(400, "validation_failed");
     assert!(
-        r.body["details"].get("idle_timeout_secs").is_some(),
+        r.body["details"].get("absolute_timeout_secs").is_some(),
         "{}",
         r.text
     );
+    app.put(
+        "/v1/tenants/acme/policy",
+        Some(&admin.access),
+        json!({"idle_timeout_secs": 1800, "nope": 1}),
+    )
+    .await
+    .assert_error(400, "validation_failed");
 
     assert_eq!(
         app.get("/v1/tenants/acme/policy", Some(&admin.access))
@@ -1090,6 +1099,18 @@ async fn invalid_policies_are_refused_and_name_the_field() {
         before,
         "nothing changed"
     );
+
+    let r = app
+        .put(
+            "/v1/tenants/acme/policy",
+            Some(&admin.access),
+            json!({"idle_timeout_secs": 600}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["idle_timeout_secs"], json!(600));
+    assert_eq!(r.body["access_token_ttl_secs"], json!(300), "the default");
+    assert_eq!(r.body["min_password_length"], json!(8), "the default");
 
     let member = app.login("acme", MEMBER).await;
     app.get("/v1/tenants/acme/policy", Some(&member.access))

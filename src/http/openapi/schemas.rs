@@ -272,12 +272,8 @@ pub struct AuditEntryJson {
     seq: u64,
     at: Timestamp,
     actor: crate::domain::Actor,
-    /// login, login_failed, logout, refresh_reuse_detected, session_revoked,
-    /// sessions_bulk_revoked, user_sessions_revoked, user_created,
-    /// user_updated, password_changed, policy_updated, grant_created,
-    /// grant_revoked, grant_expired, support_session_started, tenant_created,
-    /// client_created, …
-    #[schema(examples("login", "session_revoked", "grant_created"))]
+    /// What was done; every value this build writes is listed.
+    #[schema(value_type = crate::domain::AuditAction)]
     action: String,
     #[schema(required = true)]
     target: Option<String>,
