@@ -1,6 +1,7 @@
 use std::fmt;
 
-/// What the store reports upward. redb's own error types never leave `store/`.
+/// What the store reports upward, whatever the engine. Engine error types
+/// never leave their engine's module.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
@@ -22,42 +23,6 @@ impl StoreError {
         Self::Io(e.to_string())
     }
 }
-
-impl From<redb::StorageError> for StoreError {
-    fn from(e: redb::StorageError) -> Self {
-        match e {
-            // The OS refused a read or write (disk full, I/O error), or redb
-            // refuses to write after such a failure: the writer recovers.
-            redb::StorageError::Io(_) | redb::StorageError::PreviousIo => {
-                StoreError::Unavailable(e.to_string())
-            }
-            redb::StorageError::Corrupted(m) => StoreError::Corrupt(m),
-            other => StoreError::io(other),
-        }
-    }
-}
-
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> Self {
-                match e.into() {
-                    redb::Error::Io(e) => StoreError::Unavailable(e.to_string()),
-                    redb::Error::PreviousIo => StoreError::Unavailable("previous I/O error".into()),
-                    redb::Error::Corrupted(m) => StoreError::Corrupt(m),
-                    other => StoreError::io(other),
-                }
-            }
-        }
-    )*};
-}
-from_redb!(
-    redb::Error,
-    redb::TableError,
-    redb::TransactionError,
-    redb::CommitError,
-    redb::DatabaseError
-);
 
 /// Why the database could not be opened. Each reads as one line for the CLI.
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
 
-use super::error::StoreError;
+use super::StoreError;
 use super::tables::META;
 use super::views::Tx;
 use crate::domain::DomainEvent;
