@@ -577,7 +577,6 @@ impl Tx<'_> {
             )
         };
         let mut changed = Vec::new();
-        let mut records = Vec::new();
         for &id in ids {
             let Some(old) = get_rec::<SessionRecord, u128>(&rows, id.as_u128())? else {
                 continue;
@@ -589,11 +588,7 @@ impl Tx<'_> {
                 idx.insert(key(&new), ())?;
             }
             changed.push(id);
-            records.push((old, new));
-        }
-        drop((rows, idx));
-        for (old, new) in &records {
-            self.session_events(ns, Some(old), new);
+            self.session_events(ns, Some(&old), &new);
         }
         Ok(changed)
     }
