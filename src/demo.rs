@@ -8,7 +8,7 @@ use crate::domain::{Policy, RevokeReason, Role, SessionId, SessionRecord, Sessio
 use crate::service::Service;
 use crate::service::tenants::NewTenant;
 use crate::service::users::{Acting, NewUser};
-use crate::store::{Ns, Reads, StoreError};
+use crate::store::{Ns, StoreError};
 
 const DEMO: &str = include_str!("../fixtures/demo.json");
 

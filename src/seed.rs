@@ -11,7 +11,7 @@ use crate::domain::{
     Policy, Role, SessionId, SessionRecord, SessionState, TenantId, TenantRecord, Timestamp,
     UserId, UserRecord,
 };
-use crate::store::{Ns, Reads, Store, StoreError};
+use crate::store::{Ns, Store, StoreError};
 
 const BATCH: usize = 20_000;
 

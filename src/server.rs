@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::http::conn::{self, ConnLimits};
 use crate::http::{AppState, app};
 use crate::service::Service;
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -18,8 +18,8 @@ pub struct ServeOptions {
     /// Serve `/metrics` here instead of on `listen`.
     pub metrics_listen: Option<String>,
     pub demo: bool,
-    /// The database's page cache.
-    pub cache_mib: u64,
+    /// Where the data lives (the file's page cache, or the PostgreSQL URL).
+    pub location: Location,
     pub limits: ConnLimits,
     pub config: Config,
     pub bootstrap_email: Option<String>,
@@ -30,8 +30,7 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     // Before anything is bound: a stop request that arrives right after
     // `listening on` must take the graceful path, not the default action.
     let shutdown = shutdown_signal()?;
-    let store = Store::open_with_cache(&opts.data_dir, opts.cache_mib.saturating_mul(1 << 20))
-        .map_err(|e| e.to_string())?;
+    let store = Store::open_at(&opts.location).map_err(|e| e.to_string())?;
     let closer = store.closer();
     let svc = Service::start(store, Arc::new(SystemClock), opts.config.clone()).await?;
 
@@ -78,6 +77,8 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     tracing::info!("listening on http://{addr}");
 
     // CLI commands reach the running server here (the file is ours while we hold it).
+    // On PostgreSQL the data dir holds only the control socket.
+    let _ = std::fs::create_dir_all(&opts.data_dir);
     let control = match crate::control::server::start(&opts.data_dir, svc.clone()) {
         Ok(c) => Some(c),
         Err(e) => {

@@ -165,6 +165,7 @@ fn text_of(v: &toml::Value, arg: &clap::Arg) -> Result<Setting, String> {
 /// Settings whose values `config print` never shows.
 fn is_secret(key: &str) -> bool {
     key.ends_with("_token")
+        || key == "database_url"
         || ["password", "secret", "passphrase"]
             .iter()
             .any(|w| key.contains(w))

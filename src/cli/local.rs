@@ -11,7 +11,7 @@ use crate::control::backup_file::open_backup;
 use crate::control::commands::{self, summary};
 use crate::control::{Output, Request};
 use crate::service::Service;
-use crate::store::{CheckReport, Closer, DB_FILE, Store, check_file, check_offline};
+use crate::store::{CheckReport, Closer, DB_FILE, Location, Store, check_file, check_offline};
 
 /// A service over the database for one CLI command. Dropping it closes the
 /// database cleanly (the writer thread is joined).
@@ -39,15 +39,15 @@ impl Output for Local<'_> {
 
 pub(super) fn run(
     rt: &tokio::runtime::Runtime,
-    dir: &Path,
+    loc: &Location,
     req: Request,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    if let Request::Check = req {
+    if let (Request::Check, Location::File { dir, .. }) = (&req, loc) {
         let r = check_offline(dir)?;
         return writeln!(out, "{}", summary(&r)).map_err(|e| e.to_string());
     }
-    let store = Store::open(dir).map_err(|e| e.to_string())?;
+    let store = Store::open_at(loc).map_err(|e| e.to_string())?;
     let closer = store.closer();
     let svc = rt.block_on(Service::start(
         store,

@@ -18,7 +18,7 @@ use crate::control::backup_file::{BackupWriter, read_passphrase};
 use crate::control::commands::summary;
 use crate::domain::TenantId;
 use crate::server::{ServeOptions, serve};
-use crate::store::Store;
+use crate::store::{DEFAULT_CACHE_BYTES, Location, Store};
 use crate::telemetry::{self, LogFormat};
 
 /// `0.1.0 (git 1a2b3c4d5e6f)`: the release and the revision it was built from.
@@ -44,6 +44,21 @@ pub struct Cli {
         default_value = "./sessiond-data"
     )]
     pub data_dir: PathBuf,
+    /// Keep the data in PostgreSQL instead (`postgres://user@host/db`):
+    /// several nodes then share it. The data dir still holds the control socket.
+    #[arg(long, global = true, env = "SESSIOND_DATABASE_URL", hide_env_values = true, value_parser = database_url)]
+    pub database_url: Option<Secret>,
+    /// The PostgreSQL schema of this deployment; tenants get `{schema}_t_{slug}`.
+    #[arg(
+        long,
+        global = true,
+        env = "SESSIOND_DATABASE_SCHEMA",
+        default_value = "sessiond"
+    )]
+    pub database_schema: String,
+    /// Connections to PostgreSQL per node.
+    #[arg(long, global = true, env = "SESSIOND_DATABASE_POOL", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool: u32,
     /// Read settings from this TOML file (keys: flag names in snake_case).
     /// Flags and `SESSIOND_*` env override it.
     #[arg(long, global = true, env = "SESSIOND_CONFIG")]
@@ -205,6 +220,15 @@ pub struct ServeArgs {
 }
 
 /// A secret value: kept out of `Debug` output.
+fn database_url(s: &str) -> Result<Secret, String> {
+    let t = s.trim();
+    if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+        Ok(Secret::new(t))
+    } else {
+        Err("must be a postgres:// URL".into())
+    }
+}
+
 fn secret(s: &str) -> Result<Secret, String> {
     match s.trim() {
         "" => Err("must not be empty".into()),
@@ -358,6 +382,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let loc = location(&cli, DEFAULT_CACHE_BYTES);
     match cli.command {
         Command::Serve(a) => {
             let config = Config {
@@ -388,7 +413,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 listen: a.listen,
                 metrics_listen: a.metrics_listen,
                 demo: a.demo,
-                cache_mib: a.cache_mib,
+                location: match loc {
+                    Location::File { dir, .. } => Location::File {
+                        dir,
+                        cache_bytes: a.cache_mib.saturating_mul(1 << 20),
+                    },
+                    pg => pg,
+                },
                 limits: crate::http::conn::ConnLimits {
                     header_timeout: a.header_timeout,
                     shutdown_timeout: a.shutdown_timeout,
@@ -416,7 +447,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 admin_name,
                 admin_password,
             };
-            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
+            operator(&rt, &cli.data_dir, &loc, req, &mut std::io::stdout())
         }
         Command::User(UserCmd::Create {
             tenant,
@@ -433,17 +464,19 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 role,
                 password,
             };
-            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
+            operator(&rt, &cli.data_dir, &loc, req, &mut std::io::stdout())
         }
         Command::Audit(AuditCmd::Verify { tenant }) => operator(
             &rt,
             &cli.data_dir,
+            &loc,
             Request::AuditVerify { tenant },
             &mut std::io::stdout(),
         ),
         Command::Audit(AuditCmd::Export { tenant, since }) => operator(
             &rt,
             &cli.data_dir,
+            &loc,
             Request::AuditExport { tenant, since },
             &mut std::io::stdout().lock(),
         ),
@@ -452,7 +485,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 KeysCmd::List => Request::KeysList,
                 KeysCmd::Rotate { activate_in_secs } => Request::KeysRotate { activate_in_secs },
             };
-            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
+            operator(&rt, &cli.data_dir, &loc, req, &mut std::io::stdout())
         }
         Command::Admin(cmd) => {
             let req = match cmd {
@@ -476,9 +509,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 },
                 AdminCmd::ResetPassword { email } => Request::AdminResetPassword { email },
             };
-            operator(&rt, &cli.data_dir, req, &mut std::io::stdout())
+            operator(&rt, &cli.data_dir, &loc, req, &mut std::io::stdout())
         }
-        Command::Check => operator(&rt, &cli.data_dir, Request::Check, &mut std::io::stdout()),
+        Command::Check => operator(&rt, &cli.data_dir, &loc, Request::Check, &mut std::io::stdout()),
         Command::Backup {
             out,
             passphrase_file,
@@ -488,7 +521,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map(read_passphrase)
                 .transpose()?;
             let mut file = BackupWriter::create(&out, pass.as_ref())?;
-            operator(&rt, &cli.data_dir, Request::Backup, &mut file)?;
+            operator(&rt, &cli.data_dir, &loc, Request::Backup, &mut file)?;
             let bytes = file.finish()?;
             let how = if pass.is_some() { ", encrypted" } else { "" };
             println!("wrote {} ({bytes} bytes of database{how})", out.display());
@@ -525,7 +558,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             sessions,
         } => {
             let t = TenantId::parse(&tenant).map_err(|e| format!("--tenant {e}"))?;
-            let store = Store::open(&cli.data_dir).map_err(|e| e.to_string())?;
+            let store = Store::open_at(&loc).map_err(|e| e.to_string())?;
             let closer = store.closer();
             let now = crate::clock::Clock::now(&SystemClock);
             let r = crate::seed::seed(&store, &t, users, sessions, now);
@@ -554,13 +587,29 @@ pub fn run(cli: Cli) -> Result<(), String> {
 fn operator(
     rt: &tokio::runtime::Runtime,
     dir: &std::path::Path,
+    loc: &Location,
     req: Request,
     out: &mut dyn Write,
 ) -> Result<(), String> {
     if let Some(r) = crate::control::client::call(dir, &req, out) {
         return r;
     }
-    local::run(rt, dir, req, out)
+    local::run(rt, loc, req, out)
+}
+
+/// Where this command's data lives: `--database-url`, else the data dir.
+fn location(cli: &Cli, cache_bytes: u64) -> Location {
+    match &cli.database_url {
+        Some(url) => Location::Postgres {
+            url: url.clone(),
+            schema: cli.database_schema.clone(),
+            pool: cli.database_pool as usize,
+        },
+        None => Location::File {
+            dir: cli.data_dir.clone(),
+            cache_bytes,
+        },
+    }
 }
 
 /// `--…-stdin`: the first line of stdin; otherwise `None` (one is generated).

@@ -14,7 +14,7 @@ use crate::auth::Secret;
 use crate::domain::AuditAction;
 use crate::domain::user::{ValidAfter, normalize_email};
 use crate::domain::{GrantStatus, RevokeReason, Role, Timestamp, UserId, UserRecord};
-use crate::store::{Ns, Reads, StoreError, Tx};
+use crate::store::{Ns, StoreError, Tx};
 
 /// `POST /v1/platform/admins` body.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

@@ -27,14 +27,14 @@ pub struct AuditVerify {
 }
 
 /// A tenant's log exists only while the tenant does: `NotFound` otherwise.
-fn known(rx: &impl Reads, space: &Space) -> Result<(), StoreError> {
+fn known(rx: &(impl Reads + ?Sized), space: &Space) -> Result<(), StoreError> {
     match space {
         Space::Tenant(s) if rx.tenant(s.tenant())?.is_none() => Err(StoreError::NotFound),
         _ => Ok(()),
     }
 }
 
-fn verify_in(rx: &impl Reads, ns: Ns<'_>) -> Result<AuditVerify, StoreError> {
+fn verify_in(rx: &(impl Reads + ?Sized), ns: Ns<'_>) -> Result<AuditVerify, StoreError> {
     let mut v = ChainVerifier::default();
     let mut failure: Option<ChainError> = None;
     rx.audit_scan(ns, 1..=u64::MAX, false, &mut |e| {

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::users::Acting;
 use super::{Error, Result, Service};
 use crate::domain::AuditAction;
-use crate::store::{Ns, Reads};
+use crate::store::{Ns};
 
 /// A finished backup file; removed when dropped.
 #[derive(Debug)]
@@ -28,12 +28,13 @@ impl Drop for BackupFile {
 
 impl Service {
     pub async fn backup(&self, by: Acting) -> Result<BackupFile> {
-        let dir = self
-            .store
-            .path()
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_default();
+        let Some(file) = self.store.file() else {
+            return Err(Error::Conflict(
+                "a PostgreSQL store is backed up with pg_dump (README, Running several nodes)"
+                    .into(),
+            ));
+        };
+        let dir = file.parent().map(PathBuf::from).unwrap_or_default();
         let path = dir.join(format!(".backup-{}.redb", uuid::Uuid::now_v7()));
         // The copy holds the signing keys: owner-only from the first byte.
         OpenOptions::new()

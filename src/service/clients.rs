@@ -9,7 +9,7 @@ use super::{Error, Result, Service};
 use crate::auth::{Secret, TenantScope};
 use crate::domain::AuditAction;
 use crate::domain::{ClientId, ClientRecord, Timestamp};
-use crate::store::{Ns, Reads, StoreError};
+use crate::store::{Ns, StoreError};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = Client)]

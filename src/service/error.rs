@@ -59,7 +59,7 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Error::NotFound,
-            StoreError::Conflict(m) => Error::Conflict(m),
+            StoreError::Conflict(m) | StoreError::Unsupported(m) => Error::Conflict(m),
             StoreError::Corrupt(m) | StoreError::Io(m) => Error::Internal(m),
             StoreError::Unavailable(_) => Error::StorageUnavailable,
         }

@@ -180,7 +180,7 @@ pub(crate) fn end_grant(
 }
 
 impl Service {
-    fn max_grant_secs(rx: &impl Reads, t: &TenantId) -> Result<i64, StoreError> {
+    fn max_grant_secs(rx: &(impl Reads + ?Sized), t: &TenantId) -> Result<i64, StoreError> {
         rx.tenant(t)?
             .map(|t| t.policy.max_support_grant_secs)
             .ok_or(StoreError::NotFound)
@@ -458,10 +458,22 @@ impl Service {
     /// Sleep until the next grant expiry (or a grant change), then end what expired.
     /// Support sessions are refused once their grant's time is up whether or
     /// not this has run yet (the request check reads the grant's expiry).
+    async fn expire_grants_if(&self, leading: bool) -> Result<Option<Timestamp>> {
+        if leading {
+            self.expire_grants().await
+        } else {
+            Ok(None)
+        }
+    }
+
     pub(crate) async fn run_grant_scheduler(&self) {
         let mut failing = false;
         loop {
-            let next = match self.expire_grants().await {
+            // One node of a shared store expires grants; the others only
+            // check whether it is still there. (Access ends at `expires_at`
+            // on every node anyway: each request checks the grant.)
+            let leading = self.store.leading().await;
+            let next = match self.expire_grants_if(leading).await {
                 Ok(n) => {
                     failing = false;
                     n
@@ -474,8 +486,10 @@ impl Service {
                     Some(self.now().plus_secs(1))
                 }
             };
-            let wait_ms = next.map_or(3_600_000, |t| {
-                (t.millis() - self.now().millis()).clamp(0, 3_600_000)
+            // Grants made on other nodes do not wake us: look again soon.
+            let longest = if self.store.is_shared() { 1_000 } else { 3_600_000 };
+            let wait_ms = next.map_or(longest, |t| {
+                (t.millis() - self.now().millis()).clamp(0, longest)
             });
             tokio::select! {
                 () = tokio::time::sleep(std::time::Duration::from_millis(wait_ms as u64)) => {},

@@ -33,7 +33,7 @@ impl Service {
     /// Every published key: next, current, retired.
     pub async fn list_keys(&self) -> Result<Page<KeyInfo>> {
         let now = self.now();
-        let ring = self.store.read(load_ring).await?;
+        let ring = self.store.read(|rx| load_ring(rx)).await?;
         Ok(Page {
             items: ring.describe(now),
             next_cursor: None,
@@ -91,7 +91,7 @@ impl Service {
             return Ok(false);
         };
         let now = self.now();
-        let ring = self.store.read(load_ring).await?;
+        let ring = self.store.read(|rx| load_ring(rx)).await?;
         if ring.pending(now).is_some() {
             return Ok(false);
         }
@@ -110,6 +110,13 @@ impl Service {
         }
     }
 
+    /// Take the stored ring: another node of a shared store may have rotated.
+    pub(super) async fn reload_keys(&self) -> Result<()> {
+        let ring = self.store.read(|rx| load_ring(rx)).await?;
+        self.set_keys(Keys::new(&ring, &self.config.issuer));
+        Ok(())
+    }
+
     /// Check for a due rotation every minute while the server runs.
     pub(super) async fn run_key_rotation(&self) {
         if self.config.key_rotation_days.is_none() {
@@ -119,6 +126,9 @@ impl Service {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            if !self.store.leading().await {
+                continue;
+            }
             match self.rotate_keys_if_due().await {
                 Ok(true) => tracing::info!("scheduled the next signing key"),
                 Ok(false) => {}
@@ -128,7 +138,7 @@ impl Service {
     }
 }
 
-fn load_ring(rx: &impl Reads) -> Result<KeyRing, StoreError> {
+fn load_ring(rx: &(impl Reads + ?Sized)) -> Result<KeyRing, StoreError> {
     let bytes = rx
         .meta(KEYRING_META)?
         .ok_or_else(|| StoreError::Corrupt("no signing keys".into()))?;

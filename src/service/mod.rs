@@ -28,7 +28,7 @@ use crate::auth::token::Keys;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::Timestamp;
-use crate::store::{KEYRING_META, Reads, Store, StoreError, decode, encode};
+use crate::store::{KEYRING_META, Store, StoreError, decode, encode};
 use activity::Activity;
 use limiter::LoginLimiter;
 use sessions::SuccessorKey;
@@ -189,6 +189,11 @@ impl Service {
             let mut failing = false;
             loop {
                 tick.tick().await;
+                if svc.store.is_shared()
+                    && let Err(e) = svc.reload_keys().await
+                {
+                    tracing::warn!(error = %e, "reloading the signing keys failed; will retry");
+                }
                 match svc.flush_activity().await {
                     Ok(_) => failing = false,
                     Err(e) if !failing => {

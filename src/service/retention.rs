@@ -28,7 +28,7 @@ fn ended_at(s: &SessionRecord, idle_timeout_secs: i64) -> Timestamp {
 /// index: a revoked session's activity precedes its end; an unrevoked one
 /// ended at most one idle timeout after its last activity.
 fn ended_before(
-    rx: &impl Reads,
+    rx: &(impl Reads + ?Sized),
     ns: Ns<'_>,
     cutoff: Timestamp,
     policy: &Policy,
@@ -119,6 +119,9 @@ impl Service {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
+            if !self.store.leading().await {
+                continue;
+            }
             match self.purge_ended_sessions().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "purged sessions past retention"),

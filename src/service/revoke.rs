@@ -14,7 +14,7 @@ use crate::auth::TenantScope;
 use crate::domain::AuditAction;
 use crate::domain::user::ValidAfter;
 use crate::domain::{RevokeReason, SessionId, Timestamp, UserId};
-use crate::store::{Ns, Reads, StoreError};
+use crate::store::{Ns, StoreError};
 
 /// Sessions revoked per write transaction (and audit entry) in a bulk
 /// revocation: one transaction per request up to this size.

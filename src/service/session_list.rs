@@ -13,7 +13,7 @@ use super::users::Page;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
 use crate::domain::{GrantId, RevokeReason, SessionId, Timestamp, UserId};
-use crate::store::{Ns, Reads, StoreError};
+use crate::store::{Ns, StoreError};
 use scan::Lister;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -160,7 +160,7 @@ pub(crate) fn open_session(
 /// The user behind a session and, for a support session, its grant. A
 /// support session's user is the global admin, from the platform namespace.
 pub(crate) fn subject_of(
-    rx: &impl Reads,
+    rx: &(impl Reads + ?Sized),
     ns: Ns<'_>,
     s: &SessionRecord,
 ) -> std::result::Result<(Option<UserRecord>, Option<GrantRecord>), StoreError> {
@@ -219,7 +219,7 @@ pub(crate) fn revoke_many_in(
     reason: RevokeReason,
     note: Option<String>,
 ) -> std::result::Result<Vec<SessionId>, StoreError> {
-    let ended = tx.update_sessions(ns, ids, |old| {
+    let ended = tx.update_sessions(ns, ids, &mut |old: &SessionRecord| {
         old.is_active().then(|| SessionRecord {
             state: SessionState::Revoked {
                 at: now,

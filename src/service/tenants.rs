@@ -9,7 +9,7 @@ use super::{Error, Result, Service};
 use crate::auth::TenantScope;
 use crate::domain::AuditAction;
 use crate::domain::{GrantId, Policy, Role, TenantId, TenantRecord, Timestamp};
-use crate::store::{Ns, Reads, StoreError};
+use crate::store::{Ns, StoreError};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

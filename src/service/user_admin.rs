@@ -12,7 +12,7 @@ use crate::auth::password::check_strength;
 use crate::auth::{Secret, TenantScope};
 use crate::domain::AuditAction;
 use crate::domain::{RevokeReason, Role, SessionId, UserId, UserRecord};
-use crate::store::{Ns, Reads, StoreError, Tx};
+use crate::store::{Ns, StoreError, Tx};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -16,6 +16,9 @@ pub enum StoreError {
     /// and recovers by itself. Nothing of the failed batch was acknowledged.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// This engine does not do that (say what to do instead).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl StoreError {

@@ -19,7 +19,7 @@ const CHUNK: usize = 256;
 /// gathers them from the index instead of walking creation order.
 const FEW_REVOKED: usize = 20_000;
 
-pub(crate) struct Lister<'a, R: Reads> {
+pub(crate) struct Lister<'a, R: Reads + ?Sized> {
     pub rx: &'a R,
     pub ns: Ns<'a>,
     pub now: Timestamp,
@@ -30,7 +30,7 @@ pub(crate) struct Lister<'a, R: Reads> {
     pub current: Option<SessionId>,
 }
 
-impl<R: Reads> Lister<'_, R> {
+impl<R: Reads + ?Sized> Lister<'_, R> {
     fn activity(&self, s: &SessionRecord) -> Timestamp {
         self.fresh
             .get(&s.id)
@@ -361,7 +361,7 @@ struct Stream {
 }
 
 impl Stream {
-    fn fill(&mut self, rx: &impl Reads, ns: Ns<'_>) -> Result<(), StoreError> {
+    fn fill(&mut self, rx: &(impl Reads + ?Sized), ns: Ns<'_>) -> Result<(), StoreError> {
         if self.pos < self.buf.len() || self.done {
             return Ok(());
         }

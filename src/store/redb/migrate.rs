@@ -194,7 +194,7 @@ mod tests {
     use super::*;
     use crate::domain::user::PasswordHash;
     use crate::domain::{Policy, Role, TenantId, Timestamp, UserId};
-    use crate::store::{DB_FILE, OpenError, Reads, Store, check_file};
+    use crate::store::{DB_FILE, OpenError, Store, check_file};
 
     fn user(id: u128, email: &str, name: &str) -> UserRecord {
         UserRecord {

@@ -27,9 +27,10 @@ use tokio::sync::oneshot;
 pub use super::error::{OpenError, StoreError};
 pub(crate) use super::records;
 pub use super::records::{Stored, decode, encode};
+use crate::store::{Rx, Tx};
 pub use check::{CheckReport, check_file, check_offline};
-pub use tables::{KEYRING_META, Ns, SCHEMA_VERSION, Space};
-pub use views::{Reads, Rx, Tx};
+pub use tables::{Ns, SCHEMA_VERSION};
+use views::Snapshot;
 
 use tables::META;
 
@@ -192,7 +193,7 @@ impl Store {
     pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&Rx) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&Rx<'_>) -> Result<R, StoreError> + Send + 'static,
     {
         let store = self.clone();
         tokio::task::spawn_blocking(move || store.read_blocking(f))
@@ -202,9 +203,9 @@ impl Store {
 
     pub fn read_blocking<R>(
         &self,
-        f: impl FnOnce(&Rx) -> Result<R, StoreError>,
+        f: impl FnOnce(&Rx<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let rx = Rx::new(self.begin_read()?);
+        let rx = Snapshot::new(self.begin_read()?);
         f(&rx)
     }
 
@@ -606,7 +607,7 @@ mod tests {
         for _ in 0..2 {
             store
                 .write_blocking(move |tx| {
-                    tx.update_sessions(Ns::from(&acme()), &[sid], |old| {
+                    tx.update_sessions(Ns::from(&acme()), &[sid], &mut |old: &SessionRecord| {
                         old.is_active().then(|| SessionRecord {
                             state: crate::domain::SessionState::Revoked {
                                 at: Timestamp::from_millis(20),

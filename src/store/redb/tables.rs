@@ -8,12 +8,11 @@
 use redb::TableDefinition;
 
 use crate::auth::TenantScope;
+pub use crate::store::ns::{KEYRING_META, Ns};
 
 /// The version this build writes; older files are migrated at open (`migrate.rs`).
 pub const SCHEMA_VERSION: u32 = 4;
 
-/// The meta key of the signing key ring (`auth::keyring::KeyRing`).
-pub const KEYRING_META: &str = "signing_keyring";
 /// `schema_version` → u32 LE, [`KEYRING_META`] → record, and a few counters.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// slug → TenantRecord
@@ -23,48 +22,6 @@ pub const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants"
 pub const GRANTS: TableDefinition<u128, &[u8]> = TableDefinition::new("grants");
 /// client id → owning tenant slug (so introspection can find the client).
 pub const CLIENT_TENANT: TableDefinition<u128, &str> = TableDefinition::new("client_tenant");
-
-/// A namespace: one tenant's tables, or the platform's.
-///
-/// A tenant namespace can only be made from a [`TenantScope`], the capability
-/// the auth layer hands out after checking the caller may act in that tenant.
-#[derive(Debug, Clone, Copy)]
-pub enum Ns<'a> {
-    Tenant(&'a TenantScope),
-    Platform,
-}
-
-impl Ns<'_> {
-    /// The tenant, or `None` for the platform.
-    pub fn tenant(&self) -> Option<&crate::domain::TenantId> {
-        match self {
-            Ns::Tenant(s) => Some(s.tenant()),
-            Ns::Platform => None,
-        }
-    }
-}
-
-impl<'a> From<&'a TenantScope> for Ns<'a> {
-    fn from(s: &'a TenantScope) -> Self {
-        Ns::Tenant(s)
-    }
-}
-
-/// An owned namespace, for code that decides at run time which one it is in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Space {
-    Tenant(TenantScope),
-    Platform,
-}
-
-impl Space {
-    pub fn ns(&self) -> Ns<'_> {
-        match self {
-            Space::Tenant(s) => Ns::Tenant(s),
-            Space::Platform => Ns::Platform,
-        }
-    }
-}
 
 /// The kinds of table every namespace has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

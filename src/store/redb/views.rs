@@ -1,5 +1,6 @@
-//! Typed views over transactions. Read methods are written once (`Reads`)
-//! and work on both a read snapshot (`Rx`) and the writer's transaction (`Tx`).
+//! redb's implementation of the store API: read methods are written once
+//! over [`Source`] and work on both a read snapshot ([`Snapshot`]) and the
+//! writer's transaction ([`WriteTx`]).
 
 use redb::{
     Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, TableError, Value,
@@ -10,12 +11,19 @@ use super::StoreError;
 use super::records::{Stored, decode, encode};
 use super::search;
 use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
+use crate::store::api::{Reads, Writes, session_event};
 use crate::domain::audit::{AuditEntry, GENESIS, Hash};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
-    SessionRecord, SessionState, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
+    SessionRecord, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
 };
+
+macro_rules! def {
+    ($name:ident : $k:ty => $v:ty) => {
+        TableDefinition::<$k, $v>::new(&$name)
+    };
+}
 
 /// A transaction tables can be opened from. Not for use outside the store.
 pub trait Source {
@@ -32,17 +40,17 @@ pub trait Source {
 }
 
 /// A read snapshot.
-pub struct Rx {
+pub struct Snapshot {
     txn: ReadTransaction,
 }
 
-impl Rx {
+impl Snapshot {
     pub(super) fn new(txn: ReadTransaction) -> Self {
         Self { txn }
     }
 }
 
-impl Source for Rx {
+impl Source for Snapshot {
     type Table<'s, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
 
     fn open<K: Key + 'static, V: Value + 'static>(
@@ -58,14 +66,14 @@ impl Source for Rx {
 }
 
 /// The writer's transaction, shared by every command of one group commit.
-pub struct Tx<'a> {
+pub struct WriteTx<'a> {
     txn: &'a WriteTransaction,
     /// What the writes so far changed; the writer hands each command its own
     /// share and publishes it only after the commit.
     events: Vec<DomainEvent>,
 }
 
-impl<'a> Tx<'a> {
+impl<'a> WriteTx<'a> {
     pub(super) fn new(txn: &'a WriteTransaction) -> Self {
         Self {
             txn,
@@ -79,27 +87,41 @@ impl<'a> Tx<'a> {
     }
 
     fn session_events(&mut self, ns: Ns<'_>, old: Option<&SessionRecord>, new: &SessionRecord) {
-        let tenant = ns.tenant().cloned();
-        match (old, &new.state) {
-            (None, _) => self.events.push(DomainEvent::SessionCreated {
-                tenant,
-                session: new.id,
-                user: new.user_id,
-                at: new.created_at,
-                support: new.support.is_some(),
-            }),
-            (Some(old), SessionState::Revoked { at, by, reason, .. }) if old.is_active() => {
-                self.events.push(DomainEvent::SessionRevoked {
-                    tenant,
-                    session: new.id,
-                    user: new.user_id,
-                    at: *at,
-                    by: *by,
-                    reason: *reason,
-                })
-            }
-            _ => {}
+        self.events.extend(session_event(ns, old, new));
+    }
+
+    fn write_session(
+        &mut self,
+        ns: Ns<'_>,
+        old: Option<&SessionRecord>,
+        s: &SessionRecord,
+    ) -> Result<(), StoreError> {
+        let sessions = table_name(ns, Kind::Sessions);
+        let by_user = table_name(ns, Kind::SessionsByUser);
+        let by_activity = table_name(ns, Kind::SessionsByActivity);
+        self.table(def!(sessions: u128 => &[u8]))?
+            .insert(s.id.as_u128(), encode(s).as_slice())?;
+        self.session_events(ns, old, s);
+        if old.is_none() {
+            self.table(def!(by_user: (u128, u128) => ()))?
+                .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
         }
+        let key = |r: &SessionRecord| {
+            (
+                u8::from(!r.is_active()),
+                r.last_activity_at.millis(),
+                r.id.as_u128(),
+            )
+        };
+        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
+        if let Some(old) = old {
+            if key(old) == key(s) {
+                return Ok(());
+            }
+            idx.remove(key(old))?;
+        }
+        idx.insert(key(s), ())?;
+        Ok(())
     }
 
     fn table<K: Key + 'static, V: Value + 'static>(
@@ -110,7 +132,7 @@ impl<'a> Tx<'a> {
     }
 }
 
-impl Source for Tx<'_> {
+impl Source for WriteTx<'_> {
     type Table<'s, K: Key + 'static, V: Value + 'static>
         = Table<'s, K, V>
     where
@@ -134,14 +156,8 @@ fn get_rec<T: Stored, K: Key + 'static>(
     }
 }
 
-macro_rules! def {
-    ($name:ident : $k:ty => $v:ty) => {
-        TableDefinition::<$k, $v>::new(&$name)
-    };
-}
 
-/// Reads available on snapshots and inside the writer.
-pub trait Reads: Source {
+impl<S: Source> Reads for S {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let Some(t) = self.open(META)? else {
             return Ok(None);
@@ -375,6 +391,26 @@ pub trait Reads: Source {
         get_rec(&t, hash)
     }
 
+    fn refresh_chain(
+        &self,
+        ns: Ns<'_>,
+        sid: SessionId,
+    ) -> Result<Vec<([u8; 32], RefreshRecord)>, StoreError> {
+        let chain = table_name(ns, Kind::RefreshBySession);
+        let Some(t) = self.open(def!(chain: (u128, &[u8; 32]) => ()))? else {
+            return Ok(Vec::new());
+        };
+        let (id, lo, hi) = (sid.as_u128(), [0u8; 32], [0xffu8; 32]);
+        let mut out = Vec::new();
+        for r in t.range((id, &lo)..=(id, &hi))? {
+            let h = *r?.0.value().1;
+            if let Some(rec) = self.refresh(ns, &h)? {
+                out.push((h, rec));
+            }
+        }
+        Ok(out)
+    }
+
     fn client(&self, ns: Ns<'_>, id: ClientId) -> Result<Option<ClientRecord>, StoreError> {
         let name = table_name(ns, Kind::Clients);
         let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
@@ -447,17 +483,15 @@ pub trait Reads: Source {
     }
 }
 
-impl<S: Source> Reads for S {}
 
-/// Writes, only inside the writer's transaction.
-impl Tx<'_> {
-    pub fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+impl Writes for WriteTx<'_> {
+    fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.table(META)?.insert(key, value)?;
         Ok(())
     }
 
     /// Insert a new tenant; `Conflict` if the slug is taken.
-    pub fn insert_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError> {
+    fn insert_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError> {
         let mut tab = self.table(TENANTS)?;
         if tab.get(t.slug.as_str())?.is_some() {
             return Err(StoreError::Conflict(format!("tenant {} exists", t.slug)));
@@ -466,7 +500,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn update_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError> {
+    fn update_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError> {
         self.table(TENANTS)?
             .insert(t.slug.as_str(), encode(t).as_slice())?;
         Ok(())
@@ -474,7 +508,7 @@ impl Tx<'_> {
 
     /// Insert or update a user, keeping the email and search indexes; `Conflict` if the
     /// email belongs to another user of the namespace.
-    pub fn put_user(&mut self, ns: Ns<'_>, u: &UserRecord) -> Result<(), StoreError> {
+    fn put_user(&mut self, ns: Ns<'_>, u: &UserRecord) -> Result<(), StoreError> {
         let by_email = table_name(ns, Kind::UsersByEmail);
         let users = table_name(ns, Kind::Users);
         let old: Option<UserRecord> = self.user(ns, u.id)?;
@@ -508,13 +542,13 @@ impl Tx<'_> {
     }
 
     /// Insert or update a session, keeping the by-user and by-activity indexes.
-    pub fn put_session(&mut self, ns: Ns<'_>, s: &SessionRecord) -> Result<(), StoreError> {
+    fn put_session(&mut self, ns: Ns<'_>, s: &SessionRecord) -> Result<(), StoreError> {
         let old = self.session(ns, s.id)?;
         self.write_session(ns, old.as_ref(), s)
     }
 
     /// [`Tx::put_session`] for a caller that just read `old` in this transaction.
-    pub fn replace_session(
+    fn replace_session(
         &mut self,
         ns: Ns<'_>,
         old: &SessionRecord,
@@ -523,47 +557,13 @@ impl Tx<'_> {
         self.write_session(ns, Some(old), s)
     }
 
-    fn write_session(
-        &mut self,
-        ns: Ns<'_>,
-        old: Option<&SessionRecord>,
-        s: &SessionRecord,
-    ) -> Result<(), StoreError> {
-        let sessions = table_name(ns, Kind::Sessions);
-        let by_user = table_name(ns, Kind::SessionsByUser);
-        let by_activity = table_name(ns, Kind::SessionsByActivity);
-        self.table(def!(sessions: u128 => &[u8]))?
-            .insert(s.id.as_u128(), encode(s).as_slice())?;
-        self.session_events(ns, old, s);
-        if old.is_none() {
-            self.table(def!(by_user: (u128, u128) => ()))?
-                .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
-        }
-        let key = |r: &SessionRecord| {
-            (
-                u8::from(!r.is_active()),
-                r.last_activity_at.millis(),
-                r.id.as_u128(),
-            )
-        };
-        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
-        if let Some(old) = old {
-            if key(old) == key(s) {
-                return Ok(());
-            }
-            idx.remove(key(old))?;
-        }
-        idx.insert(key(s), ())?;
-        Ok(())
-    }
-
     /// Change many sessions with each table opened once: `f` answers the new
     /// record, or `None` to leave one as it is. Returns the ids changed.
-    pub fn update_sessions(
+    fn update_sessions(
         &mut self,
         ns: Ns<'_>,
         ids: &[SessionId],
-        mut f: impl FnMut(&SessionRecord) -> Option<SessionRecord>,
+        f: &mut dyn FnMut(&SessionRecord) -> Option<SessionRecord>,
     ) -> Result<Vec<SessionId>, StoreError> {
         let sessions = table_name(ns, Kind::Sessions);
         let by_activity = table_name(ns, Kind::SessionsByActivity);
@@ -593,7 +593,7 @@ impl Tx<'_> {
         Ok(changed)
     }
 
-    pub fn put_refresh(
+    fn put_refresh(
         &mut self,
         ns: Ns<'_>,
         hash: &[u8; 32],
@@ -609,7 +609,7 @@ impl Tx<'_> {
     }
 
     /// Count purged sessions towards the next start-up compaction.
-    pub fn note_purged(&mut self, n: u64) -> Result<(), StoreError> {
+    fn note_purged(&mut self, n: u64) -> Result<(), StoreError> {
         let key = super::META_PURGED;
         let mut t = self.table(META)?;
         let old = t
@@ -622,7 +622,7 @@ impl Tx<'_> {
 
     /// Delete a session with its index entries and its whole refresh chain.
     /// Only for sessions that ended long ago (retention); `false` if absent.
-    pub fn purge_session(&mut self, ns: Ns<'_>, sid: SessionId) -> Result<bool, StoreError> {
+    fn purge_session(&mut self, ns: Ns<'_>, sid: SessionId) -> Result<bool, StoreError> {
         let Some(s) = self.session(ns, sid)? else {
             return Ok(false);
         };
@@ -655,14 +655,14 @@ impl Tx<'_> {
         Ok(true)
     }
 
-    pub fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError> {
+    fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError> {
         self.table(GRANTS)?
             .insert(g.id.as_u128(), encode(g).as_slice())?;
         Ok(())
     }
 
     /// Add a client to a tenant namespace and the global client index.
-    pub fn insert_client(
+    fn insert_client(
         &mut self,
         ns: Ns<'_>,
         tenant: &TenantId,
@@ -677,7 +677,7 @@ impl Tx<'_> {
     }
 
     /// Remove a client; `false` if it was not there.
-    pub fn remove_client(&mut self, ns: Ns<'_>, id: ClientId) -> Result<bool, StoreError> {
+    fn remove_client(&mut self, ns: Ns<'_>, id: ClientId) -> Result<bool, StoreError> {
         let name = table_name(ns, Kind::Clients);
         let existed = self
             .table(def!(name: u128 => &[u8]))?
@@ -690,7 +690,7 @@ impl Tx<'_> {
     }
 
     /// Append to the namespace's hash chain. The only write the audit table takes.
-    pub fn append_audit(
+    fn append_audit(
         &mut self,
         ns: Ns<'_>,
         at: Timestamp,

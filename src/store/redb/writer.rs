@@ -21,7 +21,8 @@ use tokio::sync::oneshot;
 
 use super::StoreError;
 use super::tables::META;
-use super::views::Tx;
+use super::views::WriteTx;
+use crate::store::Tx;
 use crate::domain::DomainEvent;
 use crate::events::Bus;
 
@@ -82,7 +83,7 @@ impl DbCell {
 /// One queued write: applied (possibly more than once), then answered once.
 pub(super) trait Job: Send {
     /// Apply to `tx`; `true` if storage itself failed (the batch must not commit).
-    fn apply(&mut self, tx: &mut Tx<'_>) -> bool;
+    fn apply(&mut self, tx: &mut WriteTx<'_>) -> bool;
     /// Publish this job's events if it committed, then answer its caller.
     fn answer(self: Box<Self>, commit: Result<(), StoreError>, bus: &Bus);
 }
@@ -100,7 +101,7 @@ where
     F: Fn(&mut Tx<'_>) -> Result<R, StoreError> + Send,
     R: Send,
 {
-    fn apply(&mut self, tx: &mut Tx<'_>) -> bool {
+    fn apply(&mut self, tx: &mut WriteTx<'_>) -> bool {
         let outcome = (self.f)(tx);
         // A failed command wrote nothing (check, then write): nothing to publish.
         let events = tx.take_events();
@@ -237,7 +238,7 @@ fn apply_all(cell: &DbCell, batch: &mut [Box<dyn Job>]) -> Applied {
     txn.set_quick_repair(true);
     let mut storage_failed = false;
     {
-        let mut tx = Tx::new(&txn);
+        let mut tx = WriteTx::new(&txn);
         for (i, job) in batch.iter_mut().enumerate() {
             match catch_unwind(AssertUnwindSafe(|| job.apply(&mut tx))) {
                 Ok(failed) => storage_failed |= failed,

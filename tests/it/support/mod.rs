@@ -1,6 +1,7 @@
 //! Test harness: the real router over a temp database and a manual clock.
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod process;
 
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub struct TestApp {
     pub svc: Arc<Service>,
     pub clock: ManualClock,
     pub dir: TempDir,
+    /// The app's PostgreSQL schemas when the suite runs on PostgreSQL.
+    pub pg: Option<engine::PgSchemas>,
 }
 
 #[derive(Debug)]
@@ -97,7 +100,15 @@ impl TestApp {
 
     pub async fn with_config(config: Config) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("open store");
+        let pg = engine::suite_on_postgres().then(|| {
+            let url = engine::database_url()
+                .unwrap_or_else(|| panic!("SESSIOND_TEST_ENGINE=postgres needs {}", engine::URL_VAR));
+            engine::PgSchemas::fresh(&url)
+        });
+        let store = match &pg {
+            Some(pg) => pg.open(),
+            None => Store::open(dir.path()).expect("open store"),
+        };
         let clock = ManualClock::new(T0);
         let svc = Service::start(store, Arc::new(clock.clone()), config)
             .await
@@ -114,6 +125,7 @@ impl TestApp {
             svc,
             clock,
             dir,
+            pg,
         }
     }
 

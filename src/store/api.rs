@@ -1,0 +1,175 @@
+//! The engine-neutral store API: what a read snapshot (`Reads`) and a write
+//! transaction (`Writes`) offer, in domain terms. Every engine implements
+//! both; the service layer names only these traits, never an engine.
+//!
+//! A write runs as a closure over `&mut Tx`. An engine may run it more than
+//! once (redb re-applies a group-commit batch after a panic, PostgreSQL
+//! retries a serialization failure), so closures are `Fn` and check before
+//! they write.
+
+use super::StoreError;
+use super::ns::Ns;
+use crate::domain::audit::{AuditEntry, Hash};
+use crate::domain::session::RefreshRecord;
+use crate::domain::{
+    AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
+    SessionRecord, SessionState, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
+};
+
+/// A read snapshot: the closure of `Store::read` gets `&Rx`.
+pub type Rx<'a> = dyn Reads + 'a;
+/// A write transaction: the closure of `Store::write` gets `&mut Tx`.
+pub type Tx<'a> = dyn Writes + 'a;
+
+/// Reads, on a consistent snapshot or inside a write transaction.
+pub trait Reads {
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    fn tenant(&self, slug: &TenantId) -> Result<Option<TenantRecord>, StoreError>;
+    fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+    fn grant(&self, id: GrantId) -> Result<Option<GrantRecord>, StoreError>;
+    /// Every grant, oldest first (grants are few: one per support request).
+    fn grants(&self) -> Result<Vec<GrantRecord>, StoreError>;
+    fn client_tenant(&self, id: ClientId) -> Result<Option<TenantId>, StoreError>;
+    fn user(&self, ns: Ns<'_>, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+    fn user_by_email(&self, ns: Ns<'_>, email: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Users matching the search key `key` (see [`UserRecord::matches`]) in
+    /// id order after `after`, at most `limit`.
+    fn users_matching(
+        &self,
+        ns: Ns<'_>,
+        key: &str,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserRecord>, StoreError>;
+    /// Ids of users that may match `key` (a superset; at least 3 bytes), all of them.
+    fn user_candidates(&self, ns: Ns<'_>, key: &str) -> Result<Vec<UserId>, StoreError>;
+    /// Users in id (creation) order, starting after `after`.
+    fn users(
+        &self,
+        ns: Ns<'_>,
+        after: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<UserRecord>, StoreError>;
+    fn session(&self, ns: Ns<'_>, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
+    fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError>;
+    /// Up to `n` (last activity, session) keys of one state (0 active, 1 revoked),
+    /// newest first, strictly below `before`.
+    fn activity_page(
+        &self,
+        ns: Ns<'_>,
+        state: u8,
+        before: Option<(i64, SessionId)>,
+        n: usize,
+    ) -> Result<Vec<(i64, SessionId)>, StoreError>;
+    /// Up to `n` sessions, newest created first, strictly before `before`.
+    fn sessions_page(
+        &self,
+        ns: Ns<'_>,
+        before: Option<SessionId>,
+        n: usize,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+    fn refresh(&self, ns: Ns<'_>, hash: &[u8; 32]) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Every refresh token of one session's chain, as (hash, record).
+    fn refresh_chain(
+        &self,
+        ns: Ns<'_>,
+        sid: SessionId,
+    ) -> Result<Vec<([u8; 32], RefreshRecord)>, StoreError>;
+    fn client(&self, ns: Ns<'_>, id: ClientId) -> Result<Option<ClientRecord>, StoreError>;
+    fn clients(&self, ns: Ns<'_>) -> Result<Vec<ClientRecord>, StoreError>;
+    /// The newest entry's (seq, hash), or (0, GENESIS) for an empty log.
+    fn audit_head(&self, ns: Ns<'_>) -> Result<(u64, Hash), StoreError>;
+    /// Entries with `seq` in `range`, handed to `f` one at a time (a whole log
+    /// is never held in memory). `f` returns `false` to stop. An undecodable
+    /// entry is passed as `Err(seq)`.
+    fn audit_scan(
+        &self,
+        ns: Ns<'_>,
+        range: std::ops::RangeInclusive<u64>,
+        newest_first: bool,
+        f: &mut dyn FnMut(Result<AuditEntry, u64>) -> bool,
+    ) -> Result<(), StoreError>;
+}
+
+/// Writes, only inside a write transaction. Every method checks before it
+/// writes: an `Err` leaves nothing behind once the closure returns it.
+pub trait Writes: Reads {
+    fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Insert a new tenant (and its namespace); `Conflict` if the slug is taken.
+    fn insert_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError>;
+    fn update_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError>;
+    /// Insert or update a user; `Conflict` if the email belongs to another
+    /// user of the namespace.
+    fn put_user(&mut self, ns: Ns<'_>, u: &UserRecord) -> Result<(), StoreError>;
+    /// Insert or update a session.
+    fn put_session(&mut self, ns: Ns<'_>, s: &SessionRecord) -> Result<(), StoreError>;
+    /// [`Writes::put_session`] for a caller that just read `old` in this transaction.
+    fn replace_session(
+        &mut self,
+        ns: Ns<'_>,
+        old: &SessionRecord,
+        s: &SessionRecord,
+    ) -> Result<(), StoreError>;
+    /// Change many sessions at once: `f` answers the new record, or `None`
+    /// to leave one as it is. Returns the ids changed, in `ids` order.
+    fn update_sessions(
+        &mut self,
+        ns: Ns<'_>,
+        ids: &[SessionId],
+        f: &mut dyn FnMut(&SessionRecord) -> Option<SessionRecord>,
+    ) -> Result<Vec<SessionId>, StoreError>;
+    fn put_refresh(
+        &mut self,
+        ns: Ns<'_>,
+        hash: &[u8; 32],
+        r: &RefreshRecord,
+    ) -> Result<(), StoreError>;
+    /// Count purged sessions towards the engine's next space reclamation.
+    fn note_purged(&mut self, n: u64) -> Result<(), StoreError>;
+    /// Delete a session with its whole refresh chain. Only for sessions that
+    /// ended long ago (retention); `false` if absent.
+    fn purge_session(&mut self, ns: Ns<'_>, sid: SessionId) -> Result<bool, StoreError>;
+    fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError>;
+    /// Add a client to a tenant namespace and the global client index.
+    fn insert_client(
+        &mut self,
+        ns: Ns<'_>,
+        tenant: &TenantId,
+        c: &ClientRecord,
+    ) -> Result<(), StoreError>;
+    /// Remove a client; `false` if it was not there.
+    fn remove_client(&mut self, ns: Ns<'_>, id: ClientId) -> Result<bool, StoreError>;
+    /// Append to the namespace's hash chain (linear even under concurrent
+    /// writers). The only write the audit log takes.
+    fn append_audit(&mut self, ns: Ns<'_>, at: Timestamp, ev: AuditEvent)
+    -> Result<u64, StoreError>;
+}
+
+/// The event a session write emits, if it is a transition (created, ended).
+pub(crate) fn session_event(
+    ns: Ns<'_>,
+    old: Option<&SessionRecord>,
+    new: &SessionRecord,
+) -> Option<DomainEvent> {
+    let tenant = ns.tenant().cloned();
+    match (old, &new.state) {
+        (None, _) => Some(DomainEvent::SessionCreated {
+            tenant,
+            session: new.id,
+            user: new.user_id,
+            at: new.created_at,
+            support: new.support.is_some(),
+        }),
+        (Some(old), SessionState::Revoked { at, by, reason, .. }) if old.is_active() => {
+            Some(DomainEvent::SessionRevoked {
+                tenant,
+                session: new.id,
+                user: new.user_id,
+                at: *at,
+                by: *by,
+                reason: *reason,
+            })
+        }
+        _ => None,
+    }
+}
