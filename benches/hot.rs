@@ -12,7 +12,7 @@ use sessiond::auth::token::{AUDIENCE, Claims, KeyMaterial, Keys};
 use sessiond::auth::verified::{VerifiedTokens, token_key};
 use sessiond::clock::{Clock, SystemClock};
 use sessiond::domain::{RevokeReason, Role, SessionId, SessionRecord, SessionState, TenantId};
-use sessiond::store::{Ns, Reads, Store, decode, encode};
+use sessiond::store::{Ns, Store, decode, encode};
 
 fn session(now: sessiond::domain::Timestamp) -> SessionRecord {
     SessionRecord {

@@ -29,7 +29,7 @@ impl Drop for CliService {
     }
 }
 
-struct Local<'a>(&'a mut dyn Write);
+struct Local<'a>(&'a mut (dyn Write + Send));
 
 impl Output for Local<'_> {
     fn out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -41,7 +41,7 @@ pub(super) fn run(
     rt: &tokio::runtime::Runtime,
     loc: &Location,
     req: Request,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<(), String> {
     if let (Request::Check, Location::File { dir, .. }) = (&req, loc) {
         let r = check_offline(dir)?;

@@ -478,7 +478,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             &cli.data_dir,
             &loc,
             Request::AuditExport { tenant, since },
-            &mut std::io::stdout().lock(),
+            &mut std::io::stdout(),
         ),
         Command::Keys(cmd) => {
             let req = match cmd {
@@ -511,7 +511,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
             };
             operator(&rt, &cli.data_dir, &loc, req, &mut std::io::stdout())
         }
-        Command::Check => operator(&rt, &cli.data_dir, &loc, Request::Check, &mut std::io::stdout()),
+        Command::Check => operator(
+            &rt,
+            &cli.data_dir,
+            &loc,
+            Request::Check,
+            &mut std::io::stdout(),
+        ),
         Command::Backup {
             out,
             passphrase_file,
@@ -589,7 +595,7 @@ fn operator(
     dir: &std::path::Path,
     loc: &Location,
     req: Request,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> Result<(), String> {
     if let Some(r) = crate::control::client::call(dir, &req, out) {
         return r;

@@ -74,7 +74,7 @@ pub enum Request {
 }
 
 /// Where a command's output goes: stdout, or a backup file.
-pub trait Output {
+pub trait Output: Send {
     fn out(&mut self, bytes: &[u8]) -> io::Result<()>;
 }
 

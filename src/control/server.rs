@@ -73,7 +73,7 @@ pub fn start(data_dir: &Path, svc: Arc<Service>) -> Result<ControlSocket, String
 
 struct Frames<W: Write>(W);
 
-impl<W: Write> Output for Frames<W> {
+impl<W: Write + Send> Output for Frames<W> {
     fn out(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         write_frame(&mut self.0, b'O', bytes)
     }

@@ -83,7 +83,7 @@ impl Service {
         &self,
         scope: &TenantScope,
         since: Option<Timestamp>,
-        out: &mut dyn Write,
+        out: &mut (dyn Write + Send),
     ) -> Result<u64> {
         let mut n = 0u64;
         let mut io_err = None;

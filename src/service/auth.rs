@@ -21,7 +21,7 @@ use crate::domain::{
     Actor, ActorKind, AuditEvent, RevokeReason, Role, SessionId, SessionRecord, TenantId, UserId,
     UserRecord,
 };
-use crate::store::{Space};
+use crate::store::Space;
 
 /// `GET /v1/auth/me`
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -349,19 +349,21 @@ impl Service {
         // hop, which would cost more than the reads. With the token cached
         // nothing here waits, so give the scheduler its turn when due.
         tokio::task::consume_budget().await;
-        let found = self.store.read_point(move |rx| {
-            let ns = read_space.ns();
-            let Some(session) = rx.session(ns, sid)? else {
-                return Ok(None);
-            };
-            let (user, grant) = subject_of(rx, ns, &session)?;
-            let policy = match &read_space {
-                Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy),
-                Space::Platform => None,
-            };
-            Ok(Some((session, user, grant, policy)))
-        })
-        .await?;
+        let found = self
+            .store
+            .read_point(move |rx| {
+                let ns = read_space.ns();
+                let Some(session) = rx.session(ns, sid)? else {
+                    return Ok(None);
+                };
+                let (user, grant) = subject_of(rx, ns, &session)?;
+                let policy = match &read_space {
+                    Space::Tenant(s) => rx.tenant(s.tenant())?.map(|t| t.policy),
+                    Space::Platform => None,
+                };
+                Ok(Some((session, user, grant, policy)))
+            })
+            .await?;
         let Some((session, Some(user), grant, policy)) = found else {
             return Err(Error::TokenInvalid);
         };

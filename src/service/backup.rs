@@ -11,7 +11,7 @@ use serde_json::json;
 use super::users::Acting;
 use super::{Error, Result, Service};
 use crate::domain::AuditAction;
-use crate::store::{Ns};
+use crate::store::Ns;
 
 /// A finished backup file; removed when dropped.
 #[derive(Debug)]

@@ -487,7 +487,11 @@ impl Service {
                 }
             };
             // Grants made on other nodes do not wake us: look again soon.
-            let longest = if self.store.is_shared() { 1_000 } else { 3_600_000 };
+            let longest = if self.store.is_shared() {
+                1_000
+            } else {
+                3_600_000
+            };
             let wait_ms = next.map_or(longest, |t| {
                 (t.millis() - self.now().millis()).clamp(0, longest)
             });

@@ -9,7 +9,7 @@ use crate::auth::TenantScope;
 use crate::auth::secret::{Secret, ct_eq};
 use crate::domain::AuditAction;
 use crate::domain::{Actor, AuditEvent, ClientId, RevokeReason, TenantId};
-use crate::store::{Space};
+use crate::store::Space;
 
 impl Service {
     /// `POST /v1/oauth/introspect` (RFC 7662). The client must belong to the

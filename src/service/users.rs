@@ -10,7 +10,7 @@ use crate::auth::{Principal, Secret, TenantScope};
 use crate::domain::AuditAction;
 use crate::domain::user::{PasswordHash, normalize_email};
 use crate::domain::{Actor, AuditEvent, GrantId, Role, Timestamp, UserId, UserRecord};
-use crate::store::{Ns};
+use crate::store::Ns;
 
 /// A user as the API shows it (never the hash).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

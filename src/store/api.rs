@@ -91,8 +91,10 @@ pub trait Reads {
     ) -> Result<(), StoreError>;
 }
 
-/// Writes, only inside a write transaction. Every method checks before it
-/// writes: an `Err` leaves nothing behind once the closure returns it.
+/// Writes, only inside a write transaction. Each method checks before it
+/// writes, and so must each closure: on redb a closure that returns `Err`
+/// after writing leaves those writes in its group commit (PostgreSQL rolls
+/// them back), so "check, then write" is the contract on both.
 pub trait Writes: Reads {
     fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Insert a new tenant (and its namespace); `Conflict` if the slug is taken.
@@ -141,8 +143,12 @@ pub trait Writes: Reads {
     fn remove_client(&mut self, ns: Ns<'_>, id: ClientId) -> Result<bool, StoreError>;
     /// Append to the namespace's hash chain (linear even under concurrent
     /// writers). The only write the audit log takes.
-    fn append_audit(&mut self, ns: Ns<'_>, at: Timestamp, ev: AuditEvent)
-    -> Result<u64, StoreError>;
+    fn append_audit(
+        &mut self,
+        ns: Ns<'_>,
+        at: Timestamp,
+        ev: AuditEvent,
+    ) -> Result<u64, StoreError>;
 }
 
 /// The event a session write emits, if it is a transition (created, ended).

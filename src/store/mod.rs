@@ -186,9 +186,9 @@ impl Store {
 
     /// [`Store::read`] on this thread, for callers outside the async runtime
     /// (CLI, streaming exports on a blocking thread).
-    pub fn read_blocking<R>(
+    pub fn read_blocking<R: Send>(
         &self,
-        f: impl FnOnce(&Rx<'_>) -> Result<R, StoreError>,
+        f: impl FnOnce(&Rx<'_>) -> Result<R, StoreError> + Send,
     ) -> Result<R, StoreError> {
         match &self.0 {
             Engine::Redb(e) => e.read_blocking(f),

@@ -14,7 +14,7 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sessiond::domain::{Role, UserId, UserRecord};
-use sessiond::store::{Ns, Reads, StoreError};
+use sessiond::store::{Ns, StoreError};
 use tower::ServiceExt;
 
 use crate::support::{PASSWORD, ROOT_EMAIL, Resp, T0, TestApp, Tokens};

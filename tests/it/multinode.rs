@@ -114,35 +114,62 @@ fn a_revocation_on_one_node_is_refused_by_the_others_on_the_next_request() {
     }
 }
 
+fn race_refresh(c: &Cluster, token: &str) -> Vec<Resp> {
+    std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..6)
+            .map(|i| {
+                let node = c.node(i % 3);
+                sc.spawn(move || node.refresh(token))
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("racer")).collect()
+    })
+}
+
+/// Without a grace window exactly one racer rotates and the others are
+/// replays (the chain ends); with one, every racer gets the one successor.
 #[test]
-fn racing_refreshes_on_three_nodes_leave_one_successor() {
+fn racing_refreshes_on_three_nodes_have_one_winner() {
     let Some(url) = postgres_or_skip("multinode") else {
         return;
     };
     let c = Cluster::start(&url, 3);
-    c.with_tenant();
-    for _ in 0..5 {
+    let admin = c.with_tenant();
+    for _ in 0..3 {
         let t = c.node(0).login(T, ADMIN);
-        let answers: Vec<Resp> = std::thread::scope(|sc| {
-            let hs: Vec<_> = (0..6)
-                .map(|i| {
-                    let node = c.node(i % 3);
-                    let token = t.refresh.clone();
-                    sc.spawn(move || node.refresh(&token))
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().expect("racer")).collect()
-        });
-        let mut successors: Vec<String> = answers
+        let answers = race_refresh(&c, &t.refresh);
+        let won: Vec<&Resp> = answers.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(won.len(), 1, "{answers:?}");
+        for r in answers.iter().filter(|r| r.status != 200) {
+            assert!(
+                matches!(r.code(), "refresh_token_reused" | "session_revoked"),
+                "{}",
+                r.text
+            );
+        }
+        let successor = won[0].body["refresh_token"].as_str().expect("token");
+        c.node(1)
+            .refresh(successor)
+            .assert_revoked("refresh_token_reuse");
+    }
+    let r = send(
+        &agent(),
+        "PUT",
+        &c.node(2).url(&format!("/v1/tenants/{T}/policy")),
+        Some(&admin),
+        Some(&json!({"refresh_reuse_grace_secs": 30})),
+    );
+    r.assert_ok(200);
+    for _ in 0..3 {
+        let t = c.node(0).login(T, ADMIN);
+        let answers = race_refresh(&c, &t.refresh);
+        let mut successors: Vec<&str> = answers
             .iter()
-            .filter(|r| r.status == 200)
-            .map(|r| r.body["refresh_token"].as_str().expect("token").to_owned())
+            .map(|r| r.assert_ok(200)["refresh_token"].as_str().expect("token"))
             .collect();
-        assert!(!successors.is_empty(), "no racer won: {answers:?}");
         successors.dedup();
         assert_eq!(successors.len(), 1, "two branches of one chain");
-        // The chain lives on from its one successor.
-        c.node(1).refresh(&successors[0]).assert_ok(200);
+        c.node(1).refresh(successors[0]).assert_ok(200);
     }
 }
 
@@ -178,7 +205,9 @@ fn a_grant_expires_on_time_while_the_leader_is_dead() {
     c.node(1).get("/v1/auth/me", Some(&support)).assert_ok(200);
     // Node 0 started first and leads the background work: kill it.
     c.kill9(0);
-    std::thread::sleep((asked + Duration::from_millis(3300)).saturating_duration_since(Instant::now()));
+    std::thread::sleep(
+        (asked + Duration::from_millis(3300)).saturating_duration_since(Instant::now()),
+    );
     for i in 1..3 {
         c.node(i)
             .get("/v1/auth/me", Some(&support))
@@ -271,6 +300,8 @@ fn a_node_killed_under_load_loses_nothing_it_acknowledged() {
             .assert_error(401, "session_revoked");
     }
     // The victim's audit appends are in the one linear chain.
-    let v = c.node(0).get(&format!("/v1/tenants/{T}/audit/verify"), Some(&admin));
+    let v = c
+        .node(0)
+        .get(&format!("/v1/tenants/{T}/audit/verify"), Some(&admin));
     assert_eq!(v.assert_ok(200)["ok"], true, "{}", v.text);
 }

@@ -121,9 +121,8 @@ fn tenants_users_and_email_uniqueness() {
             tx.put_user(Ns::from(&scope), &user(2, "b@x.test", "Bob Stone"))
         })
         .unwrap();
-        let taken = s.write_blocking(|tx| {
-            tx.put_user(Ns::from(&acme()), &user(3, "a@x.test", "Other"))
-        });
+        let taken =
+            s.write_blocking(|tx| tx.put_user(Ns::from(&acme()), &user(3, "a@x.test", "Other")));
         assert!(matches!(taken, Err(StoreError::Conflict(_))), "{}", e.name);
         // Renaming frees the old address.
         s.write_blocking(|tx| tx.put_user(Ns::from(&acme()), &user(1, "a2@x.test", "Ann")))
@@ -139,7 +138,11 @@ fn tenants_users_and_email_uniqueness() {
             assert_eq!(rx.users(ns, Some(UserId::from_u128(1)), 10)?.len(), 1);
             // Another tenant's namespace, and one that does not exist, are empty.
             let globex = TenantScope::operator(TenantId::parse("globex").unwrap());
-            assert!(rx.users(Ns::from(&globex), None, 10)?.is_empty(), "{}", e.name);
+            assert!(
+                rx.users(Ns::from(&globex), None, 10)?.is_empty(),
+                "{}",
+                e.name
+            );
             assert!(rx.users(Ns::Platform, None, 10)?.is_empty(), "{}", e.name);
             Ok(())
         })
@@ -228,7 +231,11 @@ fn purging_a_session_takes_its_refresh_chain() {
         s.read_blocking(|rx| {
             let scope = acme();
             let ns = Ns::from(&scope);
-            assert!(rx.session(ns, SessionId::from_u128(1))?.is_none(), "{}", e.name);
+            assert!(
+                rx.session(ns, SessionId::from_u128(1))?.is_none(),
+                "{}",
+                e.name
+            );
             assert!(rx.refresh(ns, &[1; 32])?.is_none(), "{}", e.name);
             Ok(())
         })
@@ -237,23 +244,6 @@ fn purging_a_session_takes_its_refresh_chain() {
             .write_blocking(|tx| tx.purge_session(Ns::from(&acme()), SessionId::from_u128(1)))
             .unwrap();
         assert!(!again, "{}", e.name);
-    }
-}
-
-#[test]
-fn a_failed_write_leaves_nothing_behind() {
-    for e in engines() {
-        let s = &e.store;
-        with_tenant(s);
-        let r: Result<(), StoreError> = s.write_blocking(|tx| {
-            tx.put_user(Ns::from(&acme()), &user(1, "a@x.test", "Ann"))?;
-            Err(StoreError::Conflict("changed my mind".into()))
-        });
-        assert!(r.is_err());
-        let u = s
-            .read_blocking(|rx| rx.user(Ns::from(&acme()), UserId::from_u128(1)))
-            .unwrap();
-        assert!(u.is_none(), "{}: a refused write was kept", e.name);
     }
 }
 

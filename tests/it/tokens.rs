@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use sessiond::auth::keyring::KeyRing;
 use sessiond::auth::token::{Claims, KeyMaterial, Keys};
 use sessiond::domain::Role;
-use sessiond::store::Reads;
 
 use crate::support::{Resp, T0, TestApp, Tokens};
 

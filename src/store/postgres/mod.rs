@@ -1,7 +1,8 @@
 //! The PostgreSQL engine, for several stateless nodes on one database.
 //!
-//! A pool of connections, each owned by one worker thread (the store API is
-//! synchronous inside a transaction; the async callers wait on a channel).
+//! A pool of blocking connections (the store API is synchronous inside a
+//! transaction); async callers run their transaction on tokio's blocking
+//! pool.
 //! Writes run SERIALIZABLE: a closure that loses a race (two nodes rotating
 //! one refresh token, two appends to one audit chain) is re-run on a fresh
 //! snapshot, so the race has exactly one winner. Reads run on a read-only
@@ -107,9 +108,31 @@ impl Drop for Lease<'_> {
     }
 }
 
+impl Drop for Inner {
+    /// A client owns a small runtime of its own, which must not be dropped
+    /// inside an async context: the connections close on a plain thread.
+    fn drop(&mut self) {
+        let idle = std::mem::take(
+            self.pool
+                .idle
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let leader = self.leader.get_mut().take();
+        let close = move || drop((idle, leader));
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(close).join();
+        } else {
+            close();
+        }
+    }
+}
+
 impl Lease<'_> {
     fn conn(&mut self) -> &mut Conn {
-        self.conn.as_mut().expect("a lease holds its connection until dropped")
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until dropped")
     }
 }
 
@@ -152,14 +175,20 @@ impl Conn {
 /// URL is never part of one).
 pub(crate) fn pg_error(e: &postgres::Error) -> StoreError {
     match e.code() {
-        Some(c) if *c == SqlState::UNIQUE_VIOLATION => {
-            StoreError::Conflict(e.as_db_error().map_or(e.to_string(), |d| d.message().into()))
-        }
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::Conflict(
+            e.as_db_error()
+                .map_or(e.to_string(), |d| d.message().into()),
+        ),
         Some(c) if *c == SqlState::DISK_FULL || *c == SqlState::TOO_MANY_CONNECTIONS => {
             StoreError::Unavailable(e.to_string())
         }
-        Some(_) => StoreError::Io(e.as_db_error().map_or(e.to_string(), |d| d.message().into())),
-        None if e.is_closed() => StoreError::Unavailable("the connection to PostgreSQL broke".into()),
+        Some(_) => StoreError::Io(
+            e.as_db_error()
+                .map_or(e.to_string(), |d| d.message().into()),
+        ),
+        None if e.is_closed() => {
+            StoreError::Unavailable("the connection to PostgreSQL broke".into())
+        }
         None => StoreError::Unavailable(format!("PostgreSQL: {e}")),
     }
 }
@@ -253,11 +282,12 @@ impl Store {
         self.inner.shared.writable.load(Ordering::Relaxed)
     }
 
-    /// Run `f` on a pooled connection on this thread (must not be an async
-    /// worker: the caller is a blocking thread or the CLI).
-    fn on_conn<R>(
+    /// Run `f` on a pooled connection. The blocking client must not run on
+    /// an async worker: a multi-thread worker hands its tasks off first, a
+    /// current-thread runtime (tests, the CLI) lends a scoped thread.
+    fn on_conn<R: Send>(
         &self,
-        f: impl FnOnce(&mut Conn, &Shared) -> Result<R, StoreError>,
+        f: impl FnOnce(&mut Conn, &Shared) -> Result<R, StoreError> + Send,
     ) -> Result<R, StoreError> {
         let inner = &self.inner;
         let run = || f(inner.pool.lease().conn(), &inner.shared);
@@ -265,7 +295,12 @@ impl Store {
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
                 tokio::task::block_in_place(run)
             }
-            _ => run(),
+            Ok(_) => std::thread::scope(|s| {
+                s.spawn(run)
+                    .join()
+                    .unwrap_or_else(|_| Err(StoreError::Io("a store call panicked".into())))
+            }),
+            Err(_) => run(),
         }
     }
 
@@ -280,12 +315,12 @@ impl Store {
             .unwrap_or_else(|e| Err(StoreError::io(e)))
     }
 
-    pub fn write_blocking<R, F>(&self, f: F) -> Result<R, StoreError>
+    pub fn write_blocking<R: Send, F>(&self, f: F) -> Result<R, StoreError>
     where
-        F: Fn(&mut Tx<'_>) -> Result<R, StoreError>,
+        F: Fn(&mut Tx<'_>) -> Result<R, StoreError> + Send,
     {
         let bus = self.inner.bus.clone();
-        self.on_conn(|conn, shared| run_write(conn, shared, &f, &bus))
+        self.on_conn(move |conn, shared| run_write(conn, shared, &f, &bus))
     }
 
     pub async fn read<R, F>(&self, f: F) -> Result<R, StoreError>
@@ -299,9 +334,9 @@ impl Store {
             .unwrap_or_else(|e| Err(StoreError::io(e)))
     }
 
-    pub fn read_blocking<R>(
+    pub fn read_blocking<R: Send>(
         &self,
-        f: impl FnOnce(&Rx<'_>) -> Result<R, StoreError>,
+        f: impl FnOnce(&Rx<'_>) -> Result<R, StoreError> + Send,
     ) -> Result<R, StoreError> {
         self.on_conn(|conn, shared| run_read(conn, shared, f))
     }
@@ -381,7 +416,10 @@ fn run_write<R>(
         let mut tx = PgTx::new(txn, stmts, &shared.names, &shared.known);
         let out = f(&mut tx);
         let lost_race = tx.retry.get();
-        let (events, created) = (std::mem::take(&mut tx.events), std::mem::take(&mut tx.created));
+        let (events, created) = (
+            std::mem::take(&mut tx.events),
+            std::mem::take(&mut tx.created),
+        );
         match out {
             Ok(r) if !lost_race => match tx.commit() {
                 Ok(()) => {

@@ -113,7 +113,11 @@ impl<'c> PgTx<'c> {
     }
 
     fn exec(&self, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
-        Ok(self.query(&format!("WITH done AS ({sql} RETURNING 1) SELECT count(*) FROM done"), params)?
+        Ok(self
+            .query(
+                &format!("WITH done AS ({sql} RETURNING 1) SELECT count(*) FROM done"),
+                params,
+            )?
             .first()
             .map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
@@ -245,7 +249,10 @@ impl Reads for PgTx<'_> {
 
     fn client_tenant(&self, id: ClientId) -> Result<Option<TenantId>, StoreError> {
         let rows = self.query(
-            &format!("SELECT tenant FROM {}.client_tenant WHERE id = $1", self.p()),
+            &format!(
+                "SELECT tenant FROM {}.client_tenant WHERE id = $1",
+                self.p()
+            ),
             &[&uid(id.as_u128())],
         )?;
         rows.first()
@@ -622,7 +629,9 @@ impl Writes for PgTx<'_> {
         let (mut cid, mut crev, mut clast, mut crec) = (vec![], vec![], vec![], vec![]);
         let mut changed = Vec::new();
         for id in ids {
-            let Some(old) = found.remove(id) else { continue };
+            let Some(old) = found.remove(id) else {
+                continue;
+            };
             let Some(new) = f(&old) else { continue };
             let (i, _, revoked, last, bytes) = Self::session_row(&new);
             cid.push(i);

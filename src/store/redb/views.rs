@@ -11,13 +11,13 @@ use super::StoreError;
 use super::records::{Stored, decode, encode};
 use super::search;
 use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
-use crate::store::api::{Reads, Writes, session_event};
 use crate::domain::audit::{AuditEntry, GENESIS, Hash};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
     SessionRecord, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
 };
+use crate::store::api::{Reads, Writes, session_event};
 
 macro_rules! def {
     ($name:ident : $k:ty => $v:ty) => {
@@ -155,7 +155,6 @@ fn get_rec<T: Stored, K: Key + 'static>(
         None => Ok(None),
     }
 }
-
 
 impl<S: Source> Reads for S {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -482,7 +481,6 @@ impl<S: Source> Reads for S {
         Ok(())
     }
 }
-
 
 impl Writes for WriteTx<'_> {
     fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {

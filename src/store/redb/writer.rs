@@ -22,9 +22,9 @@ use tokio::sync::oneshot;
 use super::StoreError;
 use super::tables::META;
 use super::views::WriteTx;
-use crate::store::Tx;
 use crate::domain::DomainEvent;
 use crate::events::Bus;
+use crate::store::Tx;
 
 /// Most commands one commit carries.
 const MAX_BATCH: usize = 512;

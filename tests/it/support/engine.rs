@@ -16,7 +16,9 @@ pub fn database_url() -> Option<String> {
 pub fn postgres_or_skip(test: &str) -> Option<String> {
     let url = database_url();
     if url.is_none() {
-        eprintln!("skipped {test}: set {URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run the PostgreSQL tests");
+        eprintln!(
+            "skipped {test}: set {URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run the PostgreSQL tests"
+        );
     }
     url
 }

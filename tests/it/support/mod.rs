@@ -101,8 +101,9 @@ impl TestApp {
     pub async fn with_config(config: Config) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg = engine::suite_on_postgres().then(|| {
-            let url = engine::database_url()
-                .unwrap_or_else(|| panic!("SESSIOND_TEST_ENGINE=postgres needs {}", engine::URL_VAR));
+            let url = engine::database_url().unwrap_or_else(|| {
+                panic!("SESSIOND_TEST_ENGINE=postgres needs {}", engine::URL_VAR)
+            });
             engine::PgSchemas::fresh(&url)
         });
         let store = match &pg {
