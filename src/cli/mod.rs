@@ -115,6 +115,13 @@ pub enum Command {
     },
     /// Check the database: page checksums, every record, every audit chain (exit 1 naming the first problem).
     Check,
+    /// Copy the embedded database in `--data-dir` (server stopped) into an
+    /// empty PostgreSQL schema (`--database-schema`), then verify the copy.
+    Migrate {
+        /// The PostgreSQL database to copy into: postgres://user[:password]@host[:port]/db
+        #[arg(long, env = "SESSIOND_MIGRATE_TO", hide_env_values = true, value_parser = database_url)]
+        to: Secret,
+    },
     /// Exit 0 if the URL answers 200 (for container health checks; http only).
     Healthcheck {
         #[arg(
@@ -552,6 +559,32 @@ pub fn run(cli: Cli) -> Result<(), String> {
             if let Some(k) = kept {
                 println!("the replaced database is kept as {}", k.display());
             }
+            Ok(())
+        }
+        Command::Migrate { to } => {
+            if cli.database_url.is_some() {
+                return Err("migrate copies the embedded database in --data-dir into --to: leave out --database-url".into());
+            }
+            let file = cli.data_dir.join(crate::store::DB_FILE);
+            if !file.exists() {
+                return Err(format!(
+                    "migrate: there is no database at {}",
+                    file.display()
+                ));
+            }
+            let from = Store::open_at(&loc).map_err(|e| e.to_string())?;
+            let dest = Location::Postgres {
+                url: to,
+                schema: cli.database_schema.clone(),
+                pool: 2,
+            };
+            let into = Store::open_at(&dest).map_err(|e| e.to_string())?;
+            let n =
+                crate::store::copy::copy_all(&from, &into).map_err(|e| format!("migrate: {e}"))?;
+            println!(
+                "copied {n} into PostgreSQL schema {}; every audit chain verified; start the nodes with --database-url",
+                cli.database_schema
+            );
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(&rt, args),

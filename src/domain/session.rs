@@ -161,7 +161,9 @@ impl RefreshRecord {
         match (self.used_at, successor) {
             (None, _) => Rotation::Rotate,
             (Some(used), Some(next))
-                if next.used_at.is_none() && now < used.plus_secs(grace_secs) =>
+                // `now` was read before the transaction, so it may precede
+                // a racing commit's `used`: without a window that is a replay.
+                if grace_secs > 0 && next.used_at.is_none() && now < used.plus_secs(grace_secs) =>
             {
                 Rotation::Retry
             }
@@ -245,6 +247,11 @@ mod tests {
         };
         r.used_at = Some(T0);
         assert_eq!(r.rotation(T0, 0, Some(&next)), Rotation::Reuse);
+        // A racer whose clock read precedes the winner's commit.
+        assert_eq!(
+            r.rotation(Timestamp::from_millis(T0.millis() - 3), 0, Some(&next)),
+            Rotation::Reuse
+        );
         assert_eq!(r.rotation(T0.plus_secs(1), 5, Some(&next)), Rotation::Retry);
         assert_eq!(r.rotation(T0.plus_secs(5), 5, Some(&next)), Rotation::Reuse);
         // once the successor is used, the predecessor is a replay even in the window

@@ -28,7 +28,7 @@ use crate::auth::token::Keys;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::domain::Timestamp;
-use crate::store::{KEYRING_META, Store, StoreError, decode, encode};
+use crate::store::{KEYRING_META, SUCCESSOR_META, Store, StoreError, decode, encode};
 use activity::Activity;
 use limiter::LoginLimiter;
 use sessions::SuccessorKey;
@@ -79,8 +79,6 @@ impl std::fmt::Debug for Service {
             .finish_non_exhaustive()
     }
 }
-
-const SUCCESSOR_META: &str = "refresh_successor_key";
 
 impl Service {
     /// Load (or create) the signing keys, self-test them, and build the service.

@@ -149,6 +149,21 @@ pub trait Writes: Reads {
         at: Timestamp,
         ev: AuditEvent,
     ) -> Result<u64, StoreError>;
+    /// Copy an entry sealed by another store (`sessiond migrate`). It must
+    /// extend this chain as it stands (next seq, linked, hash intact), so a
+    /// copied log verifies exactly as the original; `Corrupt` otherwise.
+    fn import_audit(&mut self, ns: Ns<'_>, e: &AuditEntry) -> Result<(), StoreError>;
+}
+
+/// Whether `e` may follow a chain whose head is `head`.
+pub(crate) fn extends(head: (u64, Hash), e: &AuditEntry) -> Result<(), StoreError> {
+    if e.seq != head.0 + 1 || e.prev_hash != head.1 || e.compute_hash() != e.hash {
+        return Err(StoreError::Corrupt(format!(
+            "audit entry {} does not extend the chain at {}",
+            e.seq, head.0
+        )));
+    }
+    Ok(())
 }
 
 /// The event a session write emits, if it is a transition (created, ended).

@@ -5,6 +5,7 @@
 
 mod api;
 mod check;
+pub mod copy;
 mod error;
 mod ns;
 pub mod postgres;
@@ -19,7 +20,7 @@ pub use self::redb::{
 };
 pub use api::{Reads, Rx, Tx, Writes};
 pub use error::{OpenError, StoreError};
-pub use ns::{KEYRING_META, Ns, Space};
+pub use ns::{DATA_META, KEYRING_META, Ns, SUCCESSOR_META, Space};
 pub use records::{Stored, decode, encode};
 
 use crate::events::Subscriber;

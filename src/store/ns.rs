@@ -5,6 +5,10 @@ use crate::auth::TenantScope;
 
 /// The meta key of the signing key ring (`auth::keyring::KeyRing`).
 pub const KEYRING_META: &str = "signing_keyring";
+/// The meta key of the key that derives each refresh token's successor.
+pub const SUCCESSOR_META: &str = "refresh_successor_key";
+/// Every meta key a store carries besides its engine's own (schema version).
+pub const DATA_META: [&str; 2] = [KEYRING_META, SUCCESSOR_META];
 
 /// A namespace: one tenant's tables, or the platform's.
 ///

@@ -15,6 +15,7 @@ mod hardening;
 mod introspect;
 mod isolation;
 mod keys;
+mod migrate;
 mod multinode;
 mod openapi;
 mod ops;

@@ -18,7 +18,7 @@ use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
     SessionRecord, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
 };
-use crate::store::api::{Reads, Writes, session_event};
+use crate::store::api::{Reads, Writes, extends, session_event};
 use crate::store::records::{Stored, decode, encode};
 use crate::store::{Ns, StoreError};
 
@@ -189,6 +189,30 @@ impl<'c> PgTx<'c> {
             &[&id, &user, &revoked, &last, &bytes],
         )?;
         self.events.extend(session_event(ns, old, s));
+        Ok(())
+    }
+
+    /// The schema and its chain head, row-locked: the lock keeps the chain
+    /// linear across nodes.
+    fn lock_audit_head(&mut self, ns: Ns<'_>) -> Result<(String, (u64, Hash)), StoreError> {
+        let sc = self.schema_w(ns)?;
+        let h = head(self.query(
+            &format!("SELECT seq, hash FROM {sc}.audit_head FOR UPDATE"),
+            &[],
+        )?)?;
+        Ok((sc, h))
+    }
+
+    fn insert_audit(&mut self, sc: &str, e: &AuditEntry) -> Result<(), StoreError> {
+        let seq = e.seq as i64;
+        self.query(
+            &format!("INSERT INTO {sc}.audit (seq, rec) VALUES ($1, $2)"),
+            &[&seq, &encode(e)],
+        )?;
+        self.query(
+            &format!("UPDATE {sc}.audit_head SET seq = $1, hash = $2"),
+            &[&seq, &e.hash.as_slice()],
+        )?;
         Ok(())
     }
 
@@ -751,28 +775,21 @@ impl Writes for PgTx<'_> {
         at: Timestamp,
         ev: AuditEvent,
     ) -> Result<u64, StoreError> {
-        let sc = self.schema_w(ns)?;
-        // The row lock on the head keeps the chain linear across nodes.
-        let (seq, prev) = head(self.query(
-            &format!("SELECT seq, hash FROM {sc}.audit_head FOR UPDATE"),
-            &[],
-        )?)?;
+        let (sc, (seq, prev)) = self.lock_audit_head(ns)?;
         let action = ev.action;
         let entry = AuditEntry::seal(seq + 1, at, prev, ev);
-        let next = entry.seq as i64;
-        self.query(
-            &format!("INSERT INTO {sc}.audit (seq, rec) VALUES ($1, $2)"),
-            &[&next, &encode(&entry)],
-        )?;
-        self.query(
-            &format!("UPDATE {sc}.audit_head SET seq = $1, hash = $2"),
-            &[&next, &entry.hash.as_slice()],
-        )?;
+        self.insert_audit(&sc, &entry)?;
         self.events.push(DomainEvent::AuditAppended {
             tenant: ns.tenant().cloned(),
             seq: entry.seq,
             action,
         });
         Ok(entry.seq)
+    }
+
+    fn import_audit(&mut self, ns: Ns<'_>, e: &AuditEntry) -> Result<(), StoreError> {
+        let (sc, head) = self.lock_audit_head(ns)?;
+        extends(head, e)?;
+        self.insert_audit(&sc, e)
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
     SessionRecord, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
 };
-use crate::store::api::{Reads, Writes, session_event};
+use crate::store::api::{Reads, Writes, extends, session_event};
 
 macro_rules! def {
     ($name:ident : $k:ty => $v:ty) => {
@@ -482,6 +482,15 @@ impl<S: Source> Reads for S {
     }
 }
 
+impl WriteTx<'_> {
+    fn insert_audit(&mut self, ns: Ns<'_>, e: &AuditEntry) -> Result<(), StoreError> {
+        let name = table_name(ns, Kind::Audit);
+        self.table(def!(name: u64 => &[u8]))?
+            .insert(e.seq, encode(e).as_slice())?;
+        Ok(())
+    }
+}
+
 impl Writes for WriteTx<'_> {
     fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.table(META)?.insert(key, value)?;
@@ -697,14 +706,17 @@ impl Writes for WriteTx<'_> {
         let (seq, prev) = self.audit_head(ns)?;
         let action = ev.action;
         let entry = AuditEntry::seal(seq + 1, at, prev, ev);
-        let name = table_name(ns, Kind::Audit);
-        self.table(def!(name: u64 => &[u8]))?
-            .insert(entry.seq, encode(&entry).as_slice())?;
+        self.insert_audit(ns, &entry)?;
         self.events.push(DomainEvent::AuditAppended {
             tenant: ns.tenant().cloned(),
             seq: entry.seq,
             action,
         });
         Ok(entry.seq)
+    }
+
+    fn import_audit(&mut self, ns: Ns<'_>, e: &AuditEntry) -> Result<(), StoreError> {
+        extends(self.audit_head(ns)?, e)?;
+        self.insert_audit(ns, e)
     }
 }

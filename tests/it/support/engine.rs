@@ -12,9 +12,13 @@ pub fn database_url() -> Option<String> {
 }
 
 /// For PostgreSQL-only tests: the URL, or `None` after printing the one
-/// line that says why the test is skipped.
+/// line that says why the test is skipped (CI sets
+/// `SESSIOND_REQUIRE_POSTGRES`: there a missing URL fails).
 pub fn postgres_or_skip(test: &str) -> Option<String> {
     let url = database_url();
+    if url.is_none() && std::env::var_os("SESSIOND_REQUIRE_POSTGRES").is_some() {
+        panic!("{test}: SESSIOND_REQUIRE_POSTGRES is set but {URL_VAR} is not");
+    }
     if url.is_none() {
         eprintln!(
             "skipped {test}: set {URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run the PostgreSQL tests"
