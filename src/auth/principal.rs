@@ -67,17 +67,18 @@ impl TenantScope {
     /// The tenant a presented credential names (login body, refresh token,
     /// access token, service client). The credential is then verified inside
     /// that tenant only, so it can never reach another one.
-    pub fn for_credential(t: TenantId) -> Self {
+    pub(crate) fn for_credential(t: TenantId) -> Self {
         Self { tenant: t }
     }
 
     /// The service acting on its own schedule for a tenant it already holds
     /// a record about: activity flushes, grant expiry.
-    pub fn system(t: TenantId) -> Self {
+    pub(crate) fn system(t: TenantId) -> Self {
         Self { tenant: t }
     }
 
-    /// The operator holding the database file: CLI commands, `--demo`, `seed`.
+    /// The operator holding the database: CLI commands, `--demo`, `seed`,
+    /// `migrate` (public for store-level tests and benches, which hold it too).
     pub fn operator(t: TenantId) -> Self {
         Self { tenant: t }
     }

@@ -28,6 +28,8 @@ pub struct Outcome {
     pub requests: u64,
     /// Answers that were not 2xx (a benchmark with errors measures the wrong thing).
     pub errors: u64,
+    /// The first such answer: status and the start of its body.
+    pub first_error: Option<String>,
     pub secs: f64,
     /// Latencies in µs, sorted.
     lat: Vec<u32>,
@@ -71,31 +73,39 @@ pub async fn run<S: Script>(
             tokio::spawn(async move {
                 let mut lat = Vec::with_capacity(1 << 16);
                 let mut errors = 0u64;
+                let mut first = None;
                 while Instant::now() < deadline {
                     let t = Instant::now();
                     let (status, body) = conn.send(script.call()).await?;
                     lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     if !status.is_success() {
                         errors += 1;
+                        first.get_or_insert_with(|| {
+                            let text = String::from_utf8_lossy(&body);
+                            format!("{status} {}", text.chars().take(200).collect::<String>())
+                        });
                     }
                     script.answered(status, &body);
                 }
-                Ok::<_, String>((lat, errors))
+                Ok::<_, String>((lat, errors, first))
             })
         })
         .collect();
     let mut lat = Vec::new();
     let mut errors = 0;
+    let mut first_error = None;
     for t in tasks {
-        let (l, e) = t.await.map_err(|e| e.to_string())??;
+        let (l, e, f) = t.await.map_err(|e| e.to_string())??;
         lat.extend(l);
         errors += e;
+        first_error = first_error.or(f);
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort_unstable();
     Ok(Outcome {
         requests: lat.len() as u64,
         errors,
+        first_error,
         secs,
         lat,
     })

@@ -17,6 +17,8 @@ use clap::Args;
 use report::Row;
 use target::Target;
 
+use crate::auth::Secret;
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Small data and short runs (under a minute): a smoke test, not figures to quote.
@@ -85,22 +87,31 @@ impl Sizes {
     }
 }
 
-pub fn run(rt: &tokio::runtime::Runtime, args: BenchArgs) -> Result<(), String> {
+/// `database_url`: run the local server on PostgreSQL (throwaway schemas
+/// `bench{pid}…`, dropped afterwards) instead of the embedded file.
+pub fn run(
+    rt: &tokio::runtime::Runtime,
+    args: BenchArgs,
+    database_url: Option<Secret>,
+) -> Result<(), String> {
     let started = Instant::now();
     let sizes = Sizes::of(&args);
     let work = WorkDir::new(args.work_dir.clone())?;
+    let pg = database_url.map(PgSchemas::new).transpose()?;
+    let engine = if pg.is_some() { "postgres" } else { "redb" };
     let rows = rt.block_on(async {
         let (target, login) = match &args.url {
             Some(url) => remote(url, &args)?,
-            None => scenarios::local(&work.0, &sizes, started).await?,
+            None => scenarios::local(&work.0, &sizes, pg.as_ref(), started).await?,
         };
-        scenarios::all(target, login, &work.0, sizes, started).await
+        scenarios::all(target, login, &work.0, pg.as_ref(), sizes, started).await
     })?;
     let elapsed = started.elapsed().as_secs_f64();
     if args.json {
         let out = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "quick": args.quick,
+            "engine": engine,
             "cores": cores(),
             "users": sizes.users,
             "sessions": sizes.sessions,
@@ -110,7 +121,7 @@ pub fn run(rt: &tokio::runtime::Runtime, args: BenchArgs) -> Result<(), String> 
         println!("{out:#}");
     } else {
         println!(
-            "sessiond {} bench{} on {} cores: {} users, {} sessions, {elapsed:.0} s\n",
+            "sessiond {} bench{} on {} cores, {engine}: {} users, {} sessions, {elapsed:.0} s\n",
             env!("CARGO_PKG_VERSION"),
             if args.quick { " --quick" } else { "" },
             cores(),
@@ -159,6 +170,38 @@ fn remote(url: &str, a: &BenchArgs) -> Result<(Target, Login), String> {
             password,
         },
     ))
+}
+
+/// The bench's own PostgreSQL schemas, dropped afterwards.
+pub struct PgSchemas {
+    pub url: Secret,
+    pub prefix: String,
+}
+
+impl PgSchemas {
+    fn new(url: Secret) -> Result<Self, String> {
+        let prefix = format!("bench{}", std::process::id());
+        // Left over by a bench killed with this pid: not ours to keep.
+        crate::store::postgres::bare::drop_schemas(url.expose(), &prefix)?;
+        Ok(Self { url, prefix })
+    }
+
+    /// The child's settings (environment, not arguments: the URL may hold a password).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("SESSIOND_DATABASE_URL", self.url.expose().to_owned()),
+            ("SESSIOND_DATABASE_SCHEMA", self.prefix.clone()),
+        ]
+    }
+}
+
+impl Drop for PgSchemas {
+    fn drop(&mut self) {
+        if let Err(e) = crate::store::postgres::bare::drop_schemas(self.url.expose(), &self.prefix)
+        {
+            eprintln!("could not drop the bench schemas {}*: {e}", self.prefix);
+        }
+    }
 }
 
 /// A fresh directory, removed afterwards.

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+pub use crate::store::postgres::bare::BarePg;
 pub use crate::store::redb::bare::{BareRedb, Commit};
 
 /// An axum router with one handler answering "ok", on its own runtime with

@@ -17,6 +17,8 @@ struct Local {
     exe: PathBuf,
     data_dir: PathBuf,
     log: PathBuf,
+    /// `SESSIOND_*` settings of the child (the PostgreSQL URL stays off its command line).
+    env: Vec<(&'static str, String)>,
     child: Option<Child>,
 }
 
@@ -26,7 +28,7 @@ impl Target {
     }
 
     /// A server on `data_dir` (already seeded); returns once `/readyz` answers 200.
-    pub async fn spawn(data_dir: &Path) -> Result<Self, String> {
+    pub async fn spawn(data_dir: &Path, env: Vec<(&'static str, String)>) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find sessiond: {e}"))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -38,6 +40,7 @@ impl Target {
                 exe,
                 data_dir: data_dir.to_owned(),
                 log: data_dir.with_extension("log"),
+                env,
                 child: None,
             }),
         };
@@ -66,6 +69,7 @@ impl Target {
             .arg("--data-dir")
             .arg(&l.data_dir)
             .args(["serve", "--listen", &addr.to_string()])
+            .envs(l.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)

@@ -587,7 +587,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Bench(args) => crate::bench::run(&rt, args),
+        Command::Bench(args) => crate::bench::run(&rt, args, cli.database_url.clone()),
         Command::Config(ConfigCmd::Print(_)) | Command::Healthcheck { .. } => {
             Err("handled before run".into())
         }

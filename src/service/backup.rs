@@ -2,8 +2,6 @@
 //! operator act on the host (control socket or offline), never an HTTP route:
 //! the copy holds every tenant's data and the signing keys.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -28,32 +26,11 @@ impl Drop for BackupFile {
 
 impl Service {
     pub async fn backup(&self, by: Acting) -> Result<BackupFile> {
-        let Some(file) = self.store.file() else {
-            return Err(Error::Conflict(
-                "a PostgreSQL store is backed up with pg_dump (README, Running several nodes)"
-                    .into(),
-            ));
-        };
-        let dir = file.parent().map(PathBuf::from).unwrap_or_default();
-        let path = dir.join(format!(".backup-{}.redb", uuid::Uuid::now_v7()));
-        // The copy holds the signing keys: owner-only from the first byte.
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::Internal(format!("cannot create {}: {e}", path.display())))?;
         let store = self.store.clone();
-        let p = path.clone();
-        let rows = tokio::task::spawn_blocking(move || store.backup_to(&p))
+        let (path, rows) = tokio::task::spawn_blocking(move || store.backup())
             .await
-            .map_err(|e| Error::Internal(e.to_string()))
-            .and_then(|r| r.map_err(Error::from));
-        let file = BackupFile {
-            path,
-            rows: *rows.as_ref().unwrap_or(&0),
-        };
-        let rows = rows?;
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        let file = BackupFile { path, rows };
         // Every log that the copy holds records that it left: the platform's
         // and each tenant's, in one commit, before a byte is handed out.
         let now = self.now();

@@ -62,6 +62,7 @@ impl From<StoreError> for Error {
             StoreError::Conflict(m) | StoreError::Unsupported(m) => Error::Conflict(m),
             StoreError::Corrupt(m) | StoreError::Io(m) => Error::Internal(m),
             StoreError::Unavailable(_) => Error::StorageUnavailable,
+            StoreError::Busy(_) => Error::Overloaded,
         }
     }
 }

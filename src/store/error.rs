@@ -16,6 +16,10 @@ pub enum StoreError {
     /// and recovers by itself. Nothing of the failed batch was acknowledged.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// Too many concurrent writers to one record: nothing was changed, a
+    /// retry soon succeeds.
+    #[error("busy: {0}")]
+    Busy(String),
     /// This engine does not do that (say what to do instead).
     #[error("{0}")]
     Unsupported(String),

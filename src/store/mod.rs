@@ -12,6 +12,7 @@ pub mod postgres;
 pub(crate) mod records;
 pub mod redb;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -197,11 +198,31 @@ impl Store {
         }
     }
 
-    /// Write a consistent copy of the embedded database to `dest`; rows
+    /// A consistent copy of the embedded database in a new owner-only file
+    /// beside it (removed again if the copy fails): its path and the rows
     /// copied. PostgreSQL is backed up with its own tools (`pg_dump`).
-    pub fn backup_to(&self, dest: &Path) -> Result<u64, StoreError> {
+    pub fn backup(&self) -> Result<(PathBuf, u64), StoreError> {
         match &self.0 {
-            Engine::Redb(e) => e.backup_to(dest),
+            Engine::Redb(e) => {
+                let dir = e.path().parent().map(PathBuf::from).unwrap_or_default();
+                let path = dir.join(format!(".backup-{}.redb", uuid::Uuid::now_v7()));
+                // The copy holds the signing keys: owner-only from the first byte.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| {
+                        StoreError::Io(format!("cannot create {}: {e}", path.display()))
+                    })?;
+                match e.backup_to(&path) {
+                    Ok(rows) => Ok((path, rows)),
+                    Err(err) => {
+                        let _ = std::fs::remove_file(&path);
+                        Err(err)
+                    }
+                }
+            }
             Engine::Postgres(_) => Err(StoreError::Unsupported(
                 "a PostgreSQL store is backed up with pg_dump (README, Running several nodes)"
                     .into(),

@@ -12,14 +12,20 @@ use serde_json::{Value, json};
 
 use super::client::{Call, Conn};
 use super::load::{self, Repeat, Script};
-use super::refs::{self, BareRedb, Commit};
+use super::refs::{self, BarePg, BareRedb, Commit};
 use super::target::Target;
-use super::{Login, Rows, Sizes, median, ms, progress};
+use super::{Login, PgSchemas, Rows, Sizes, median, ms, progress};
 
 const TENANT: &str = "bench";
 
 /// Seed a fresh data dir and start a server on it.
-pub async fn local(work: &Path, s: &Sizes, started: Instant) -> Result<(Target, Login), String> {
+pub async fn local(
+    work: &Path,
+    s: &Sizes,
+    pg: Option<&PgSchemas>,
+    started: Instant,
+) -> Result<(Target, Login), String> {
+    let env = pg.map(PgSchemas::env).unwrap_or_default();
     let data = work.join("data");
     progress(
         started,
@@ -32,6 +38,7 @@ pub async fn local(work: &Path, s: &Sizes, started: Instant) -> Result<(Target, 
         .args(["seed", "--tenant", TENANT])
         .args(["--users", &s.users.to_string()])
         .args(["--sessions", &s.sessions.to_string()])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .map_err(|e| format!("cannot run seed: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -48,7 +55,7 @@ pub async fn local(work: &Path, s: &Sizes, started: Instant) -> Result<(Target, 
         .trim()
         .to_owned();
     progress(started, "starting the server");
-    let target = Target::spawn(&data).await?;
+    let target = Target::spawn(&data, env).await?;
     Ok((
         target,
         Login {
@@ -71,28 +78,42 @@ struct Bench {
 }
 
 struct Refs {
+    /// The engine the bare references ran on.
+    engine: &'static str,
+    /// One durable single-row commit.
     commit: f64,
-    commit_sessiond: f64,
+    /// Deleting 10k of `rows` rows in one transaction.
     delete: f64,
+    redb: Option<RedbDetail>,
+    argon2: f64,
+    rows: usize,
+}
+
+/// redb's references with sessiond's commit settings.
+struct RedbDetail {
+    commit_sessiond: f64,
     delete_sessiond: f64,
     /// The same B-tree writes as a revocation, bare.
     rewrite: f64,
-    argon2: f64,
-    rows: usize,
 }
 
 pub async fn all(
     target: Target,
     login: Login,
     work: &Path,
+    pg: Option<&PgSchemas>,
     sizes: Sizes,
     started: Instant,
 ) -> Result<Rows, String> {
+    let engine = if pg.is_some() { "PostgreSQL" } else { "redb" };
     progress(
         started,
-        &format!("bare redb references ({} rows)", sizes.sessions),
+        &format!("bare {engine} references ({} rows)", sizes.sessions),
     );
-    let refs = references(work, &sizes)?;
+    let refs = match pg {
+        None => references(work, &sizes)?,
+        Some(pg) => pg_references(pg, &sizes)?,
+    };
     let mut admin = Conn::open(target.addr).await?;
     let (token, _) = login_once(&mut admin, &login).await?;
     let me = admin.json(&Call::get("/v1/auth/me", Some(&token))).await?;
@@ -144,20 +165,57 @@ fn references(work: &Path, s: &Sizes) -> Result<Refs, String> {
             .map(|_| bare.rewrite(10_000, Commit::AsSessiond).map(ms))
             .collect::<Result<Vec<_>, _>>()?,
     );
-    let argon2 = median(
+    Ok(Refs {
+        engine: "redb",
+        commit,
+        delete,
+        redb: Some(RedbDetail {
+            commit_sessiond,
+            delete_sessiond,
+            rewrite,
+        }),
+        argon2: argon2()?,
+        rows: s.sessions,
+    })
+}
+
+/// The same references on the bench's PostgreSQL (a table of its own),
+/// on a thread of their own: the client blocks.
+fn pg_references(pg: &PgSchemas, s: &Sizes) -> Result<Refs, String> {
+    let (commit, delete) = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            let mut bare = BarePg::build(pg.url.expose(), &pg.prefix, s.sessions)?;
+            let commit = median(
+                (0..21)
+                    .map(|_| bare.commit_one().map(ms))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            let delete = median(
+                (0..s.rounds)
+                    .map(|_| bare.delete(10_000).map(ms))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+            Ok::<_, String>((commit, delete))
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the PostgreSQL reference panicked".into()))
+    })?;
+    Ok(Refs {
+        engine: "PostgreSQL",
+        commit,
+        delete,
+        redb: None,
+        argon2: argon2()?,
+        rows: s.sessions,
+    })
+}
+
+fn argon2() -> Result<f64, String> {
+    Ok(median(
         (0..3)
             .map(|_| refs::argon2_hash().map(ms))
             .collect::<Result<Vec<_>, _>>()?,
-    );
-    Ok(Refs {
-        commit,
-        commit_sessiond,
-        delete,
-        delete_sessiond,
-        rewrite,
-        argon2,
-        rows: s.sessions,
-    })
+    ))
 }
 
 async fn login_once(c: &mut Conn, l: &Login) -> Result<(String, String), String> {
@@ -203,8 +261,10 @@ impl Script for Rotate {
 fn no_errors(what: &str, o: &load::Outcome) -> Result<(), String> {
     if o.errors > 0 {
         return Err(format!(
-            "{what}: {} of {} requests failed",
-            o.errors, o.requests
+            "{what}: {} of {} requests failed, the first with {}",
+            o.errors,
+            o.requests,
+            o.first_error.as_deref().unwrap_or("?")
         ));
     }
     Ok(())

@@ -3,11 +3,18 @@
 //! A pool of blocking connections (the store API is synchronous inside a
 //! transaction); async callers run their transaction on tokio's blocking
 //! pool.
-//! Writes run SERIALIZABLE: a closure that loses a race (two nodes rotating
-//! one refresh token, two appends to one audit chain) is re-run on a fresh
-//! snapshot, so the race has exactly one winner. Reads run on a read-only
-//! REPEATABLE READ snapshot.
+//!
+//! Writes run REPEATABLE READ: of two transactions that write one row the
+//! second to commit fails and its closure is re-run on a fresh snapshot, so
+//! a race on one record has exactly one winner (two nodes rotating one
+//! refresh token, a revoke racing a refresh: both write the session and
+//! the token's row; two appends to one audit chain: both lock its head).
+//! Invariants across records sit on a unique index (emails, slugs, client
+//! ids). SERIALIZABLE would add nothing here but false conflicts on shared
+//! index pages (refreshes of different chains aborting each other).
+//! Reads run on a read-only REPEATABLE READ snapshot.
 
+pub mod bare;
 mod schema;
 mod views;
 
@@ -410,7 +417,7 @@ fn run_write<R>(
         let (client, stmts) = conn.open(shared)?;
         let txn = client
             .build_transaction()
-            .isolation_level(IsolationLevel::Serializable)
+            .isolation_level(IsolationLevel::RepeatableRead)
             .start()
             .map_err(|e| pg_error(&e))?;
         let mut tx = PgTx::new(txn, stmts, &shared.names, &shared.known);
@@ -444,8 +451,8 @@ fn run_write<R>(
             _ => {}
         }
         if attempt >= MAX_ATTEMPTS {
-            return Err(StoreError::Unavailable(
-                "too much write contention; try again".into(),
+            return Err(StoreError::Busy(
+                "too many concurrent writes to one record; try again".into(),
             ));
         }
         // Spread the retries of racing writers apart.
