@@ -270,15 +270,18 @@ impl Service {
                         && filter.created_before.is_none_or(|t| s.created_at < t)
                 };
                 if let Some(users) = &filter.user_ids {
-                    for u in users.iter().collect::<HashSet<_>>() {
-                        for sid in rx.session_ids_of_user(ns, *u)? {
-                            if let Some(s) = rx.session(ns, sid)?
-                                && matches(&s)
-                            {
-                                out.push(sid);
-                            }
-                        }
-                    }
+                    let mut users = users.clone();
+                    users.sort_unstable();
+                    users.dedup();
+                    let mut found: Vec<_> = rx
+                        .sessions_of_users(ns, &users)?
+                        .into_iter()
+                        .filter(|s| matches(s))
+                        .map(|s| s.id)
+                        .collect();
+                    // Newest first, as the index walks give them.
+                    found.sort_unstable_by(|a, b| b.cmp(a));
+                    out.extend(found);
                     return Ok(out);
                 }
                 // Walk the active part of the activity index; idle filters start at their cutoff.

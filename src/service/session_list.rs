@@ -166,6 +166,7 @@ impl Service {
                 } else {
                     None
                 };
+                l.prefetch_users(&rows)?;
                 let items = rows
                     .iter()
                     .map(|s| l.view(s))

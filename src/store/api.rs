@@ -50,8 +50,29 @@ pub trait Reads {
         after: Option<UserId>,
         limit: usize,
     ) -> Result<Vec<UserRecord>, StoreError>;
+    /// Those of `ids` that exist, in any order (one query where the engine
+    /// pays per round trip; point reads where they cost a microsecond).
+    fn users_by_ids(&self, ns: Ns<'_>, ids: &[UserId]) -> Result<Vec<UserRecord>, StoreError> {
+        ids.iter()
+            .filter_map(|id| self.user(ns, *id).transpose())
+            .collect()
+    }
     fn session(&self, ns: Ns<'_>, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
     fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError>;
+    /// Every session of these users, in any order.
+    fn sessions_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut out = Vec::new();
+        for u in users {
+            for sid in self.session_ids_of_user(ns, *u)? {
+                out.extend(self.session(ns, sid)?);
+            }
+        }
+        Ok(out)
+    }
     /// Up to `n` (last activity, session) keys of one state (0 active, 1 revoked),
     /// newest first, strictly below `before`.
     fn activity_page(

@@ -174,7 +174,8 @@ impl Store {
     }
 
     /// A few point reads on the hot path: inline where the engine answers
-    /// from memory (redb), else like [`Store::read`].
+    /// from memory (redb); on PostgreSQL without a transaction (each read
+    /// sees the latest commit, so a revocation is seen at once).
     pub async fn read_point<R, F>(&self, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
@@ -182,7 +183,7 @@ impl Store {
     {
         match &self.0 {
             Engine::Redb(e) => e.read_blocking(f),
-            Engine::Postgres(e) => e.read(f).await,
+            Engine::Postgres(e) => e.read_point(f).await,
         }
     }
 

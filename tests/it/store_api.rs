@@ -3,6 +3,7 @@
 //! Two handles on one PostgreSQL schema stand for two nodes.
 
 use sessiond::auth::TenantScope;
+use sessiond::domain::audit::AuditEntry;
 use sessiond::domain::session::RefreshRecord;
 use sessiond::domain::user::PasswordHash;
 use sessiond::domain::{
@@ -295,6 +296,68 @@ fn concurrent_audit_appends_stay_one_linear_chain() {
             .read_blocking(|rx| rx.audit_head(Ns::from(&acme())))
             .unwrap();
         assert_eq!(head.0, n, "{}", e.name);
+    }
+}
+
+/// An imported entry must extend the chain as it stands: a gap, a wrong
+/// link or an altered entry is refused and leaves the chain as it was.
+#[test]
+fn imported_audit_entries_must_extend_the_chain() {
+    let src = tempfile::tempdir().unwrap();
+    let from = Store::open(src.path()).unwrap();
+    with_tenant(&from);
+    for _ in 0..3 {
+        from.write_blocking(|tx| {
+            tx.append_audit(
+                Ns::from(&acme()),
+                Timestamp::from_millis(5),
+                AuditEvent::new(Actor::system(), AuditAction::Login),
+            )
+        })
+        .unwrap();
+    }
+    let mut entries = Vec::new();
+    from.read_blocking(|rx| {
+        rx.audit_scan(Ns::from(&acme()), 1..=3, false, &mut |e| {
+            entries.push(e.unwrap());
+            true
+        })
+    })
+    .unwrap();
+    for e in engines() {
+        with_tenant(&e.store);
+        let import = |entry: AuditEntry| {
+            e.store
+                .write_blocking(move |tx| tx.import_audit(Ns::from(&acme()), &entry))
+        };
+        // Out of order: entry 2 before entry 1.
+        assert!(
+            matches!(import(entries[1].clone()), Err(StoreError::Corrupt(_))),
+            "{}",
+            e.name
+        );
+        import(entries[0].clone()).unwrap();
+        // Altered after sealing.
+        let mut forged = entries[1].clone();
+        forged.reason = Some("forged".into());
+        assert!(
+            matches!(import(forged), Err(StoreError::Corrupt(_))),
+            "{}",
+            e.name
+        );
+        import(entries[1].clone()).unwrap();
+        import(entries[2].clone()).unwrap();
+        let head = e
+            .store
+            .read_blocking(|rx| rx.audit_head(Ns::from(&acme())))
+            .unwrap();
+        assert_eq!(head, (3, entries[2].hash), "{}", e.name);
+        assert_eq!(
+            e.store.check_online().unwrap().audit_entries,
+            3,
+            "{}",
+            e.name
+        );
     }
 }
 

@@ -49,6 +49,24 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
         }
     }
 
+    /// Look up the users of `rows` at once (a page names up to its length).
+    pub fn prefetch_users(&mut self, rows: &[SessionRecord]) -> Result<(), StoreError> {
+        let mut ids: Vec<UserId> = rows
+            .iter()
+            .filter(|s| s.support.is_none() && !self.users.contains_key(&s.user_id))
+            .map(|s| s.user_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in &ids {
+            self.users.insert(*id, None);
+        }
+        for u in self.rx.users_by_ids(self.ns, &ids)? {
+            self.users.insert(u.id, Some((u.email, u.display_name)));
+        }
+        Ok(())
+    }
+
     pub fn view(&mut self, s: &SessionRecord) -> Result<SessionView, StoreError> {
         if let Some(m) = &s.support {
             // A support session's user is a global admin, not a tenant user.
@@ -152,13 +170,12 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
                 };
                 return self.scan(q, want, &is_match);
             }
-            let mut users = HashSet::new();
-            for id in candidates {
-                if self.rx.user(self.ns, id)?.is_some_and(|u| u.matches(&text)) {
-                    users.insert(id);
-                }
-            }
-            users
+            self.rx
+                .users_by_ids(self.ns, &candidates)?
+                .into_iter()
+                .filter(|u| u.matches(&text))
+                .map(|u| u.id)
+                .collect()
         } else {
             let found = self.rx.users_matching(self.ns, &text, None, usize::MAX)?;
             found.iter().map(|u| u.id).collect()
@@ -177,17 +194,15 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
         q: &SessionQuery,
         want: usize,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut all = Vec::new();
-        for u in users {
-            for sid in self.rx.session_ids_of_user(self.ns, *u)? {
-                if let Some(s) = self.rx.session(self.ns, sid)?
-                    && self.wanted(&s, q.status)
-                    && q.cursor.is_none_or(|c| before(self.key(&s, q.sort), c))
-                {
-                    all.push(s);
-                }
-            }
-        }
+        let users: Vec<UserId> = users.iter().copied().collect();
+        let mut all: Vec<SessionRecord> = self
+            .rx
+            .sessions_of_users(self.ns, &users)?
+            .into_iter()
+            .filter(|s| {
+                self.wanted(s, q.status) && q.cursor.is_none_or(|c| before(self.key(s, q.sort), c))
+            })
+            .collect();
         all.sort_by(|a, b| order(self.key(b, q.sort), self.key(a, q.sort)));
         all.truncate(want);
         Ok(all)

@@ -13,6 +13,8 @@ pub struct BarePg {
     client: Client,
     schema: String,
     next: i64,
+    /// Deletes so far: each takes another residue class of ids.
+    deletes: i64,
 }
 
 impl BarePg {
@@ -33,6 +35,7 @@ impl BarePg {
             client,
             schema,
             next: rows as i64 + 1,
+            deletes: 0,
         })
     }
 
@@ -56,15 +59,17 @@ impl BarePg {
     /// Delete `n` rows spread over the table in one transaction.
     pub fn delete(&mut self, n: usize) -> Result<Duration, String> {
         let stride = (self.next / n.max(1) as i64).max(1);
+        let class = self.deletes % stride;
+        self.deletes += 1;
         let t = Instant::now();
         let gone = self
             .client
             .execute(
                 &format!(
-                    "DELETE FROM {}.rows WHERE id IN (SELECT id FROM {}.rows WHERE id % $1 = 0 LIMIT $2)",
+                    "DELETE FROM {}.rows WHERE id IN (SELECT id FROM {}.rows WHERE id % $1 = $2 LIMIT $3)",
                     self.schema, self.schema
                 ),
-                &[&stride, &(n as i64)],
+                &[&stride, &class, &(n as i64)],
             )
             .map_err(|e| format!("PostgreSQL: {e}"))?;
         let took = t.elapsed();

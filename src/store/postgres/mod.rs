@@ -27,7 +27,7 @@ use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, NoTls};
 
 pub use schema::Names;
-use views::{PgTx, Statements};
+use views::{Link, PgTx, Statements};
 
 use super::{CheckReport, OpenError, Rx, StoreError, Tx};
 use crate::events::{Bus, Subscriber};
@@ -348,6 +348,26 @@ impl Store {
         self.on_conn(|conn, shared| run_read(conn, shared, f))
     }
 
+    /// A few point reads without a transaction (each statement sees the
+    /// latest commit): two round trips fewer than [`Store::read`], for the
+    /// per-request session check.
+    pub async fn read_point<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Rx<'_>) -> Result<R, StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || {
+            store.on_conn(|conn, shared| {
+                let (client, stmts) = conn.open(shared)?;
+                let tx = PgTx::new(Link::Auto(client), stmts, &shared.names, &shared.known);
+                f(&tx)
+            })
+        })
+        .await
+        .unwrap_or_else(|e| Err(StoreError::io(e)))
+    }
+
     /// Every record decodes and every audit chain verifies.
     pub fn check_online(&self) -> Result<CheckReport, StoreError> {
         self.read_blocking(|rx| super::check::check_reads(rx))
@@ -398,7 +418,7 @@ fn run_read<R>(
         .read_only(true)
         .start()
         .map_err(|e| pg_error(&e))?;
-    let tx = PgTx::new(txn, stmts, &shared.names, &shared.known);
+    let tx = PgTx::new(Link::Tx(txn), stmts, &shared.names, &shared.known);
     let out = f(&tx);
     // Read-only: nothing to keep; commit only ends the snapshot.
     let _ = tx.commit();
@@ -420,7 +440,7 @@ fn run_write<R>(
             .isolation_level(IsolationLevel::RepeatableRead)
             .start()
             .map_err(|e| pg_error(&e))?;
-        let mut tx = PgTx::new(txn, stmts, &shared.names, &shared.known);
+        let mut tx = PgTx::new(Link::Tx(txn), stmts, &shared.names, &shared.known);
         let out = f(&mut tx);
         let lost_race = tx.retry.get();
         let (events, created) = (

@@ -7,7 +7,7 @@ use postgres::Client;
 
 use super::pg_error;
 use crate::domain::audit::GENESIS;
-use crate::store::{Ns, StoreError};
+use crate::store::Ns;
 
 /// The newest migration this build applies (the length of [`MIGRATIONS`]).
 pub const VERSION: i32 = 1;
@@ -161,14 +161,6 @@ fn migrate_locked(client: &mut Client, names: &Names) -> Result<(), String> {
         tracing::info!(version, schema = names.prefix(), "applied a migration");
     }
     txn.commit().map_err(e)
-}
-
-/// Does this schema exist (committed)?
-pub fn exists(txn: &mut postgres::Transaction<'_>, raw: &str) -> Result<bool, StoreError> {
-    let rows = txn
-        .query("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&raw])
-        .map_err(|e| pg_error(&e))?;
-    Ok(!rows.is_empty())
 }
 
 #[cfg(test)]

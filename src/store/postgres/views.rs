@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
-use postgres::{Row, Statement, Transaction};
+use postgres::{Client, Row, Statement, Transaction};
 use uuid::Uuid;
 
 use super::schema::{self, Names, quote};
@@ -29,8 +29,38 @@ const MAX_STATEMENTS: usize = 8192;
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
+/// Where statements go: a transaction, or (point reads) the bare
+/// connection, each statement its own snapshot.
+pub enum Link<'c> {
+    Tx(Transaction<'c>),
+    Auto(&'c mut Client),
+}
+
+impl Link<'_> {
+    fn prepare(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        match self {
+            Link::Tx(t) => t.prepare(sql),
+            Link::Auto(c) => c.prepare(sql),
+        }
+    }
+
+    fn query(&mut self, s: &Statement, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        match self {
+            Link::Tx(t) => t.query(s, params),
+            Link::Auto(c) => c.query(s, params),
+        }
+    }
+
+    fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        match self {
+            Link::Tx(t) => t.batch_execute(sql),
+            Link::Auto(c) => c.batch_execute(sql),
+        }
+    }
+}
+
 pub struct PgTx<'c> {
-    txn: RefCell<Transaction<'c>>,
+    txn: RefCell<Link<'c>>,
     stmts: RefCell<&'c mut Statements>,
     names: &'c Names,
     known: &'c Known,
@@ -68,7 +98,7 @@ fn search_text(u: &UserRecord) -> String {
 
 impl<'c> PgTx<'c> {
     pub fn new(
-        txn: Transaction<'c>,
+        txn: Link<'c>,
         stmts: &'c mut Statements,
         names: &'c Names,
         known: &'c Known,
@@ -88,7 +118,10 @@ impl<'c> PgTx<'c> {
     }
 
     pub fn commit(self) -> Result<(), postgres::Error> {
-        self.txn.into_inner().commit()
+        match self.txn.into_inner() {
+            Link::Tx(t) => t.commit(),
+            Link::Auto(_) => Ok(()),
+        }
     }
 
     fn fail(&self, e: postgres::Error) -> StoreError {
@@ -129,7 +162,9 @@ impl<'c> PgTx<'c> {
         if self.known.contains(&raw) || self.created.contains(&raw) {
             return Ok(Some(quote(&raw)));
         }
-        let found = schema::exists(&mut self.txn.borrow_mut(), &raw)?;
+        let found = !self
+            .query("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&raw])?
+            .is_empty();
         if found {
             self.known.insert(raw.clone());
         }
@@ -382,6 +417,32 @@ impl Reads for PgTx<'_> {
         one(self.query(
             &format!("SELECT rec FROM {sc}.sessions WHERE id = $1"),
             &[&uid(id.as_u128())],
+        )?)
+    }
+
+    fn users_by_ids(&self, ns: Ns<'_>, ids: &[UserId]) -> Result<Vec<UserRecord>, StoreError> {
+        let Some(sc) = self.schema(ns)? else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<Uuid> = ids.iter().map(|u| uid(u.as_u128())).collect();
+        all(self.query(
+            &format!("SELECT rec FROM {sc}.users WHERE id = ANY($1)"),
+            &[&ids],
+        )?)
+    }
+
+    fn sessions_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let Some(sc) = self.schema(ns)? else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<Uuid> = users.iter().map(|u| uid(u.as_u128())).collect();
+        all(self.query(
+            &format!("SELECT rec FROM {sc}.sessions WHERE user_id = ANY($1)"),
+            &[&ids],
         )?)
     }
 
