@@ -78,7 +78,7 @@ fn end_access(
     let own = revoke_user_in(tx, Ns::Platform, admin, None, now, by.actor.id, reason)?;
     let mut grants = 0;
     let mut support = 0;
-    for mut g in tx.grants()? {
+    for mut g in tx.all_grants()? {
         if g.grantee_id == admin && matches!(g.status, GrantStatus::Active | GrantStatus::Pending) {
             let status = if g.status == GrantStatus::Pending {
                 GrantStatus::Denied

@@ -169,7 +169,7 @@ pub(crate) fn end_grant(
             n += 1;
         }
     }
-    tx.put_grant(g)?;
+    tx.put_grant(&scope, g)?;
     let ev = by
         .event(action)
         .target(g.id)
@@ -211,7 +211,7 @@ impl Service {
                     req.duration_secs,
                     now,
                 );
-                tx.put_grant(&g)?;
+                tx.put_grant(&TenantScope::system(t.clone()), &g)?;
                 let ev = by
                     .event(AuditAction::AccessRequested)
                     .target(g.id)
@@ -231,19 +231,15 @@ impl Service {
         after: Option<GrantId>,
         limit: usize,
     ) -> Result<Page<GrantView>> {
-        let t = scope.tenant().clone();
+        let scope = scope.clone();
         let now = self.now();
         let all = self
             .store
             .read(move |rx| {
-                if rx.tenant(&t)?.is_none() {
+                if rx.tenant(scope.tenant())?.is_none() {
                     return Err(StoreError::NotFound);
                 }
-                Ok(rx
-                    .grants()?
-                    .into_iter()
-                    .filter(|g| g.tenant == t)
-                    .collect::<Vec<_>>())
+                rx.grants(&scope)
             })
             .await?;
         let views = all.iter().rev().map(|g| GrantView::new(g, now));
@@ -259,7 +255,7 @@ impl Service {
     ) -> Result<Page<GrantView>> {
         let me = p.user_id;
         let now = self.now();
-        let all = self.store.read(move |rx| rx.grants()).await?;
+        let all = self.store.read(move |rx| rx.all_grants()).await?;
         let views = all
             .iter()
             .rev()
@@ -271,7 +267,7 @@ impl Service {
     /// The caller's active grant per tenant, for the platform's tenant list.
     pub(crate) async fn active_grants_of(&self, admin: UserId) -> Result<Vec<GrantRecord>> {
         let now = self.now();
-        let all = self.store.read(move |rx| rx.grants()).await?;
+        let all = self.store.read(move |rx| rx.all_grants()).await?;
         Ok(all
             .into_iter()
             .filter(|g| g.grantee_id == admin && g.is_active_at(now))
@@ -288,7 +284,7 @@ impl Service {
         let email =
             normalize_email(&req.grantee_email).map_err(|e| Error::field("grantee_email", e))?;
         let now = self.now();
-        let t = scope.tenant().clone();
+        let (t, scope) = (scope.tenant().clone(), scope.clone());
         let g = self
             .store
             .write(move |tx| {
@@ -302,7 +298,7 @@ impl Service {
                 let mut g = GrantRecord::request(t.clone(), admin.id, admin.email, &req.reason, req.duration_secs, now);
                 g.requested_by_grantee = false;
                 g.activate(grant_actor(&by.actor), now);
-                tx.put_grant(&g)?;
+                tx.put_grant(&scope, &g)?;
                 let ev = by
                     .event(AuditAction::GrantCreated)
                     .target(g.id)
@@ -325,11 +321,11 @@ impl Service {
         d: Decision,
     ) -> Result<GrantView> {
         let now = self.now();
-        let t = scope.tenant().clone();
+        let (t, scope) = (scope.tenant().clone(), scope.clone());
         let g = self
             .store
             .write(move |tx| {
-                let Some(mut g) = tx.grant(gid)?.filter(|g| g.tenant == t) else { return Ok(Err(Error::NotFound)) };
+                let Some(mut g) = tx.grant(&scope, gid)? else { return Ok(Err(Error::NotFound)) };
                 let status = g.status_at(now);
                 let conflict = |what: &str| Ok(Err(Error::Conflict(format!("cannot {what} a grant that is {status:?}").to_lowercase())));
                 match d {
@@ -339,7 +335,7 @@ impl Service {
                     Decision::Revoke if status != GrantStatus::Active => return conflict("revoke"),
                     Decision::Approve => {
                         g.activate(grant_actor(&by.actor), now);
-                        tx.put_grant(&g)?;
+                        tx.put_grant(&scope, &g)?;
                         let ev = by.event(AuditAction::GrantApproved).target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email, "expires_at": g.expires_at }));
                         audit_both(tx, &t, now, ev)?;
                     }
@@ -347,7 +343,7 @@ impl Service {
                         g.status = GrantStatus::Denied;
                         g.decided_at = Some(now);
                         g.decided_by = Some(grant_actor(&by.actor));
-                        tx.put_grant(&g)?;
+                        tx.put_grant(&scope, &g)?;
                         let ev = by.event(AuditAction::GrantDenied).target(g.id).details(json!({ "tenant": g.tenant, "grantee": g.grantee_email }));
                         audit_both(tx, &t, now, ev)?;
                     }
@@ -376,7 +372,8 @@ impl Service {
             p.clone(),
             Acting::principal(p, meta.clone()),
         );
-        let space = Space::Tenant(TenantScope::system(t.clone()));
+        let scope = TenantScope::system(t.clone());
+        let space = Space::Tenant(scope.clone());
         let tx_space = space.clone();
         let (session, refresh, policy) = self
             .store
@@ -384,9 +381,11 @@ impl Service {
                 let Some(tenant_rec) = tx.tenant(&t)? else {
                     return Ok(Err(Error::NotFound));
                 };
-                let grant = tx.grants()?.into_iter().rev().find(|g| {
-                    g.tenant == t && g.grantee_id == admin.user_id && g.is_active_at(now)
-                });
+                let grant = tx
+                    .grants(&scope)?
+                    .into_iter()
+                    .rev()
+                    .find(|g| g.grantee_id == admin.user_id && g.is_active_at(now));
                 let Some(mut g) = grant else {
                     return Ok(Err(Error::Forbidden(
                         "no active support-access grant for this tenant",
@@ -413,7 +412,7 @@ impl Service {
                     now,
                 )?;
                 g.sessions.push(session.id);
-                tx.put_grant(&g)?;
+                tx.put_grant(&scope, &g)?;
                 let ev = AuditEvent::new(by.actor.clone(), AuditAction::SupportSessionStarted)
                     .target(session.id)
                     .ip(meta.ip.as_deref())
@@ -436,7 +435,7 @@ impl Service {
                 let mut ended = 0;
                 let mut next: Option<Timestamp> = None;
                 let by = Acting::operator();
-                for mut g in tx.grants()? {
+                for mut g in tx.all_grants()? {
                     if g.status != GrantStatus::Active {
                         continue;
                     }

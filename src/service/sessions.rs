@@ -165,7 +165,15 @@ pub(crate) fn subject_of(
     s: &SessionRecord,
 ) -> std::result::Result<(Option<UserRecord>, Option<GrantRecord>), StoreError> {
     match &s.support {
-        Some(m) => Ok((rx.user(Ns::Platform, m.admin_id)?, rx.grant(m.grant_id)?)),
+        Some(m) => {
+            // A grant lives in its tenant's namespace: a support marker
+            // anywhere else names no grant, and the session is refused.
+            let grant = match ns {
+                Ns::Tenant(t) => rx.grant(t, m.grant_id)?,
+                Ns::Platform => None,
+            };
+            Ok((rx.user(Ns::Platform, m.admin_id)?, grant))
+        }
         None => Ok((rx.user(ns, s.user_id)?, None)),
     }
 }

@@ -9,6 +9,7 @@
 
 use super::StoreError;
 use super::ns::Ns;
+use crate::auth::TenantScope;
 use crate::domain::audit::{AuditEntry, Hash};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
@@ -26,9 +27,21 @@ pub trait Reads {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn tenant(&self, slug: &TenantId) -> Result<Option<TenantRecord>, StoreError>;
     fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
-    fn grant(&self, id: GrantId) -> Result<Option<GrantRecord>, StoreError>;
-    /// Every grant, oldest first (grants are few: one per support request).
-    fn grants(&self) -> Result<Vec<GrantRecord>, StoreError>;
+    /// A grant of the tenant's (grants live in the tenant's namespace).
+    fn grant(&self, t: &TenantScope, id: GrantId) -> Result<Option<GrantRecord>, StoreError>;
+    /// The tenant's grants, oldest first (few: one per support request).
+    fn grants(&self, t: &TenantScope) -> Result<Vec<GrantRecord>, StoreError>;
+    /// The platform's index of every grant: (grant, its tenant), oldest first.
+    fn grant_tenants(&self) -> Result<Vec<(GrantId, TenantId)>, StoreError>;
+    /// Every tenant's grants, oldest first: for the platform side (a global
+    /// admin's own requests, expiry), through the index.
+    fn all_grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
+        let mut out = Vec::new();
+        for (id, t) in self.grant_tenants()? {
+            out.extend(self.grant(&TenantScope::system(t), id)?);
+        }
+        Ok(out)
+    }
     fn client_tenant(&self, id: ClientId) -> Result<Option<TenantId>, StoreError>;
     fn user(&self, ns: Ns<'_>, id: UserId) -> Result<Option<UserRecord>, StoreError>;
     fn user_by_email(&self, ns: Ns<'_>, email: &str) -> Result<Option<UserRecord>, StoreError>;
@@ -152,7 +165,9 @@ pub trait Writes: Reads {
     /// Delete a session with its whole refresh chain. Only for sessions that
     /// ended long ago (retention); `false` if absent.
     fn purge_session(&mut self, ns: Ns<'_>, sid: SessionId) -> Result<bool, StoreError>;
-    fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError>;
+    /// Insert or update a grant of `t` (and the platform's index entry);
+    /// `Conflict` if the record names another tenant.
+    fn put_grant(&mut self, t: &TenantScope, g: &GrantRecord) -> Result<(), StoreError>;
     /// Add a client to a tenant namespace and the global client index.
     fn insert_client(
         &mut self,
@@ -174,6 +189,19 @@ pub trait Writes: Reads {
     /// extend this chain as it stands (next seq, linked, hash intact), so a
     /// copied log verifies exactly as the original; `Corrupt` otherwise.
     fn import_audit(&mut self, ns: Ns<'_>, e: &AuditEntry) -> Result<(), StoreError>;
+}
+
+/// A grant is written only into its own tenant's namespace.
+pub(crate) fn own_grant(t: &TenantScope, g: &GrantRecord) -> Result<(), StoreError> {
+    if &g.tenant != t.tenant() {
+        return Err(StoreError::Conflict(format!(
+            "grant {} belongs to tenant {}, not {}",
+            g.id,
+            g.tenant,
+            t.tenant()
+        )));
+    }
+    Ok(())
 }
 
 /// Whether `e` may follow a chain whose head is `head`.

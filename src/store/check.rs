@@ -8,7 +8,7 @@ use crate::domain::audit::ChainVerifier;
 pub(crate) fn check_reads(rx: &Rx<'_>) -> Result<CheckReport, StoreError> {
     let mut report = CheckReport::default();
     let tenants = rx.tenants()?;
-    report.records += tenants.len() as u64 + rx.grants()?.len() as u64;
+    report.records += tenants.len() as u64 + rx.all_grants()?.len() as u64;
     let scopes: Vec<TenantScope> = tenants
         .into_iter()
         .map(|t| TenantScope::system(t.slug))

@@ -45,7 +45,7 @@ impl fmt::Display for Copied {
 pub fn copy_all(from: &Store, to: &Store) -> Result<Copied, StoreError> {
     let empty = to.read_blocking(|rx| {
         Ok(rx.tenants()?.is_empty()
-            && rx.grants()?.is_empty()
+            && rx.grant_tenants()?.is_empty()
             && rx.users(Ns::Platform, None, 1)?.is_empty()
             && rx.audit_head(Ns::Platform)?.0 == 0)
     })?;
@@ -62,7 +62,7 @@ pub fn copy_all(from: &Store, to: &Store) -> Result<Copied, StoreError> {
                 meta.push((key, v));
             }
         }
-        Ok((meta, rx.tenants()?, rx.grants()?))
+        Ok((meta, rx.tenants()?, rx.all_grants()?))
     })?;
     n.tenants = tenants.len() as u64;
     n.grants = grants.len() as u64;
@@ -75,7 +75,7 @@ pub fn copy_all(from: &Store, to: &Store) -> Result<Copied, StoreError> {
             tx.insert_tenant(t)?;
         }
         for g in &grants {
-            tx.put_grant(g)?;
+            tx.put_grant(&TenantScope::operator(g.tenant.clone()), g)?;
         }
         Ok(())
     })?;

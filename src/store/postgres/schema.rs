@@ -18,7 +18,7 @@ const MIGRATIONS: &[&str] = &[
     // 1: the global tables (each namespace's tables come from `namespace_ddl`).
     "CREATE TABLE {p}.meta (key text PRIMARY KEY, value bytea NOT NULL);
      CREATE TABLE {p}.tenants (slug text PRIMARY KEY, rec bytea NOT NULL);
-     CREATE TABLE {p}.grants (id uuid PRIMARY KEY, rec bytea NOT NULL);
+     CREATE TABLE {p}.grant_tenant (id uuid PRIMARY KEY, tenant text NOT NULL);
      CREATE TABLE {p}.client_tenant (id uuid PRIMARY KEY, tenant text NOT NULL);",
 ];
 
@@ -105,6 +105,7 @@ pub fn namespace_ddl(schema: &str) -> String {
              rec bytea NOT NULL);
          CREATE INDEX IF NOT EXISTS refresh_by_session ON {s}.refresh (session_id);
          CREATE TABLE IF NOT EXISTS {s}.clients (id uuid PRIMARY KEY, rec bytea NOT NULL);
+         CREATE TABLE IF NOT EXISTS {s}.grants (id uuid PRIMARY KEY, rec bytea NOT NULL);
          CREATE TABLE IF NOT EXISTS {s}.audit (seq bigint PRIMARY KEY, rec bytea NOT NULL);
          CREATE TABLE IF NOT EXISTS {s}.audit_head (one boolean PRIMARY KEY DEFAULT true CHECK (one),
              seq bigint NOT NULL, hash bytea NOT NULL);

@@ -12,13 +12,14 @@ use uuid::Uuid;
 
 use super::schema::{self, Names, quote};
 use super::{Known, pg_error, retryable};
+use crate::auth::TenantScope;
 use crate::domain::audit::{AuditEntry, Hash};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
     SessionRecord, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
 };
-use crate::store::api::{Reads, Writes, extends, session_event};
+use crate::store::api::{Reads, Writes, extends, own_grant, session_event};
 use crate::store::records::{Stored, decode, encode};
 use crate::store::{Ns, StoreError};
 
@@ -292,18 +293,38 @@ impl Reads for PgTx<'_> {
         )?)
     }
 
-    fn grant(&self, id: GrantId) -> Result<Option<GrantRecord>, StoreError> {
+    fn grant(&self, t: &TenantScope, id: GrantId) -> Result<Option<GrantRecord>, StoreError> {
+        let Some(sc) = self.schema(Ns::from(t))? else {
+            return Ok(None);
+        };
         one(self.query(
-            &format!("SELECT rec FROM {}.grants WHERE id = $1", self.p()),
+            &format!("SELECT rec FROM {sc}.grants WHERE id = $1"),
             &[&uid(id.as_u128())],
         )?)
     }
 
-    fn grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
-        all(self.query(
-            &format!("SELECT rec FROM {}.grants ORDER BY id", self.p()),
+    fn grants(&self, t: &TenantScope) -> Result<Vec<GrantRecord>, StoreError> {
+        let Some(sc) = self.schema(Ns::from(t))? else {
+            return Ok(Vec::new());
+        };
+        all(self.query(&format!("SELECT rec FROM {sc}.grants ORDER BY id"), &[])?)
+    }
+
+    fn grant_tenants(&self) -> Result<Vec<(GrantId, TenantId)>, StoreError> {
+        let rows = self.query(
+            &format!(
+                "SELECT id, tenant FROM {}.grant_tenant ORDER BY id",
+                self.p()
+            ),
             &[],
-        )?)
+        )?;
+        rows.iter()
+            .map(|r| {
+                let slug = TenantId::parse(r.get::<_, &str>(1))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((GrantId::from_u128(r.get::<_, Uuid>(0).as_u128()), slug))
+            })
+            .collect()
     }
 
     fn client_tenant(&self, id: ClientId) -> Result<Option<TenantId>, StoreError> {
@@ -777,14 +798,23 @@ impl Writes for PgTx<'_> {
         Ok(true)
     }
 
-    fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError> {
+    fn put_grant(&mut self, t: &TenantScope, g: &GrantRecord) -> Result<(), StoreError> {
+        own_grant(t, g)?;
+        let sc = self.schema_w(Ns::from(t))?;
+        let id = uid(g.id.as_u128());
         self.query(
             &format!(
-                "INSERT INTO {}.grants (id, rec) VALUES ($1, $2)
-                 ON CONFLICT (id) DO UPDATE SET rec = EXCLUDED.rec",
+                "INSERT INTO {sc}.grants (id, rec) VALUES ($1, $2)
+                 ON CONFLICT (id) DO UPDATE SET rec = EXCLUDED.rec"
+            ),
+            &[&id, &encode(g)],
+        )?;
+        self.query(
+            &format!(
+                "INSERT INTO {}.grant_tenant (id, tenant) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
                 self.p()
             ),
-            &[&uid(g.id.as_u128()), &encode(g)],
+            &[&id, &g.tenant.as_str()],
         )?;
         Ok(())
     }

@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::records::decode_legacy;
-use super::tables::{KEYRING_META, Kind, META, Ns, SCHEMA_VERSION, TENANTS, table_name};
+use super::tables::{
+    GRANT_TENANT, KEYRING_META, Kind, META, Ns, SCHEMA_VERSION, TENANTS, table_name,
+};
 use super::{StoreError, decode, search};
 use crate::auth::TenantScope;
 use crate::auth::keyring::{KeyRing, RingKey};
 use crate::auth::token::KeyMaterial;
-use crate::domain::{TenantRecord, UserRecord};
+use crate::domain::{GrantRecord, TenantRecord, UserRecord};
 
 /// The oldest schema this build migrates from.
 pub const OLDEST_SUPPORTED: u32 = 1;
@@ -38,6 +40,10 @@ const STEPS: &[Step] = &[
     Step {
         to: 4,
         run: policy_gains_min_password_length,
+    },
+    Step {
+        to: 5,
+        run: grants_move_into_their_tenants,
     },
 ];
 
@@ -186,6 +192,32 @@ fn policy_gains_min_password_length(txn: &WriteTransaction) -> Result<(), StoreE
         };
         t.insert(slug.as_str(), super::encode(&rec).as_slice())?;
     }
+    Ok(())
+}
+
+/// 4 → 5: each grant moves from the global `grants` table into its
+/// tenant's namespace; the platform keeps an index (grant → tenant).
+fn grants_move_into_their_tenants(txn: &WriteTransaction) -> Result<(), StoreError> {
+    const OLD: TableDefinition<u128, &[u8]> = TableDefinition::new("grants");
+    let old: Vec<(u128, Vec<u8>)> = match txn.open_table(OLD) {
+        Ok(t) => t
+            .iter()?
+            .map(|r| r.map(|(k, v)| (k.value(), v.value().to_vec())))
+            .collect::<Result<_, _>>()?,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut index = txn.open_table(GRANT_TENANT)?;
+    for (id, bytes) in old {
+        let g: GrantRecord = decode(&bytes)?;
+        let scope = TenantScope::system(g.tenant.clone());
+        let name = table_name(Ns::from(&scope), Kind::Grants);
+        txn.open_table(TableDefinition::<u128, &[u8]>::new(&name))?
+            .insert(id, bytes.as_slice())?;
+        index.insert(id, g.tenant.as_str())?;
+    }
+    drop(index);
+    txn.delete_table(OLD)?;
     Ok(())
 }
 
@@ -418,6 +450,68 @@ mod tests {
         drop(store);
         closer.wait();
         check_file(&dir.path().join(DB_FILE)).unwrap();
+    }
+
+    #[test]
+    fn schema_4_grants_move_into_their_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        schema_1_fixture(dir.path());
+        let acme = TenantId::parse("acme").unwrap();
+        let tenant = TenantRecord {
+            slug: acme.clone(),
+            name: "Acme".into(),
+            created_at: Timestamp::from_millis(5),
+            policy: Policy::default(),
+        };
+        let g = GrantRecord::request(
+            acme.clone(),
+            UserId::from_u128(9),
+            "root@x.test".into(),
+            "ticket 42",
+            3600,
+            Timestamp::from_millis(6),
+        );
+        let db = Database::open(dir.path().join(DB_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            txn.open_table(TENANTS)
+                .unwrap()
+                .insert("acme", super::super::encode(&tenant).as_slice())
+                .unwrap();
+            txn.open_table(TableDefinition::<u128, &[u8]>::new("grants"))
+                .unwrap()
+                .insert(g.id.as_u128(), super::super::encode(&g).as_slice())
+                .unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert("schema_version", 4u32.to_le_bytes().as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        drop(db);
+
+        let store = Store::open(dir.path()).unwrap();
+        let scope = TenantScope::operator(acme.clone());
+        let (mine, index, all) = store
+            .read_blocking(move |rx| {
+                Ok((rx.grants(&scope)?, rx.grant_tenants()?, rx.all_grants()?))
+            })
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        assert_eq!((mine[0].id, mine[0].reason.as_str()), (g.id, "ticket 42"));
+        assert_eq!(index, vec![(g.id, acme)]);
+        assert_eq!(all.len(), 1);
+        let closer = store.closer().unwrap();
+        drop(store);
+        closer.wait();
+        check_file(&dir.path().join(DB_FILE)).unwrap();
+        // The global table is gone.
+        let db = Database::open(dir.path().join(DB_FILE)).unwrap();
+        let r = db.begin_read().unwrap();
+        assert!(matches!(
+            r.open_table(TableDefinition::<u128, &[u8]>::new("grants")),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ));
     }
 
     #[test]

@@ -11,15 +11,15 @@ use crate::auth::TenantScope;
 pub use crate::store::ns::{KEYRING_META, Ns};
 
 /// The version this build writes; older files are migrated at open (`migrate.rs`).
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// `schema_version` → u32 LE, [`KEYRING_META`] → record, and a few counters.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// slug → TenantRecord
 pub const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
-/// grant id → GrantRecord. Grants are the contract between the platform and
-/// one tenant, so they live beside both rather than inside either.
-pub const GRANTS: TableDefinition<u128, &[u8]> = TableDefinition::new("grants");
+/// grant id → tenant slug: the platform's index of the grants, whose records
+/// live in their tenant's namespace (since schema 5).
+pub const GRANT_TENANT: TableDefinition<u128, &str> = TableDefinition::new("grant_tenant");
 /// client id → owning tenant slug (so introspection can find the client).
 pub const CLIENT_TENANT: TableDefinition<u128, &str> = TableDefinition::new("client_tenant");
 
@@ -46,10 +46,12 @@ pub enum Kind {
     Clients,
     /// seq → AuditEntry
     Audit,
+    /// grant id → GrantRecord (tenants only); since schema 5
+    Grants,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Users,
         Kind::UsersByEmail,
         Kind::UserTrigrams,
@@ -60,6 +62,7 @@ impl Kind {
         Kind::RefreshBySession,
         Kind::Clients,
         Kind::Audit,
+        Kind::Grants,
     ];
 
     fn as_str(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Kind {
             Kind::RefreshBySession => "refresh_by_session",
             Kind::Clients => "clients",
             Kind::Audit => "audit",
+            Kind::Grants => "grants",
         }
     }
 }
@@ -143,7 +147,7 @@ pub(crate) fn each_table(
 fn each_global_table(t: &mut impl EachTable) -> Result<(), super::StoreError> {
     t.table(META, Record::None)?;
     t.table(TENANTS, Record::Tenant)?;
-    t.table(GRANTS, Record::Grant)?;
+    t.table(GRANT_TENANT, Record::None)?;
     t.table(CLIENT_TENANT, Record::None)
 }
 
@@ -180,6 +184,7 @@ fn each_namespace_table(ns: Ns<'_>, t: &mut impl EachTable) -> Result<(), super:
                 Record::None,
             )?,
             Kind::Audit => t.table(TableDefinition::<u64, &[u8]>::new(&name), Record::Audit)?,
+            Kind::Grants => t.table(TableDefinition::<u128, &[u8]>::new(&name), Record::Grant)?,
         }
     }
     Ok(())
@@ -196,7 +201,7 @@ mod tests {
     use crate::domain::TenantId;
     use std::collections::HashSet;
 
-    const KINDS: [Kind; 10] = Kind::ALL;
+    const KINDS: [Kind; 11] = Kind::ALL;
 
     #[test]
     fn no_two_namespaces_share_a_table() {

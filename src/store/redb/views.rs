@@ -10,14 +10,15 @@ use redb::{
 use super::StoreError;
 use super::records::{Stored, decode, encode};
 use super::search;
-use super::tables::{CLIENT_TENANT, GRANTS, Kind, META, Ns, TENANTS, table_name};
+use super::tables::{CLIENT_TENANT, GRANT_TENANT, Kind, META, Ns, TENANTS, table_name};
+use crate::auth::TenantScope;
 use crate::domain::audit::{AuditEntry, GENESIS, Hash};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
     SessionRecord, TenantId, TenantRecord, Timestamp, UserId, UserRecord,
 };
-use crate::store::api::{Reads, Writes, extends, session_event};
+use crate::store::api::{Reads, Writes, extends, own_grant, session_event};
 
 macro_rules! def {
     ($name:ident : $k:ty => $v:ty) => {
@@ -183,19 +184,34 @@ impl<S: Source> Reads for S {
             .collect()
     }
 
-    fn grant(&self, id: GrantId) -> Result<Option<GrantRecord>, StoreError> {
-        let Some(t) = self.open(GRANTS)? else {
+    fn grant(&self, s: &TenantScope, id: GrantId) -> Result<Option<GrantRecord>, StoreError> {
+        let name = table_name(Ns::from(s), Kind::Grants);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
             return Ok(None);
         };
         get_rec(&t, id.as_u128())
     }
 
-    /// Every grant, oldest first (grants are few: one per support request).
-    fn grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
-        let Some(t) = self.open(GRANTS)? else {
+    fn grants(&self, s: &TenantScope) -> Result<Vec<GrantRecord>, StoreError> {
+        let name = table_name(Ns::from(s), Kind::Grants);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
             return Ok(Vec::new());
         };
         t.iter()?.map(|r| decode(r?.1.value())).collect()
+    }
+
+    fn grant_tenants(&self) -> Result<Vec<(GrantId, TenantId)>, StoreError> {
+        let Some(t) = self.open(GRANT_TENANT)? else {
+            return Ok(Vec::new());
+        };
+        t.iter()?
+            .map(|r| {
+                let (k, v) = r?;
+                let slug =
+                    TenantId::parse(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((GrantId::from_u128(k.value()), slug))
+            })
+            .collect()
     }
 
     fn client_tenant(&self, id: ClientId) -> Result<Option<TenantId>, StoreError> {
@@ -662,9 +678,13 @@ impl Writes for WriteTx<'_> {
         Ok(true)
     }
 
-    fn put_grant(&mut self, g: &GrantRecord) -> Result<(), StoreError> {
-        self.table(GRANTS)?
+    fn put_grant(&mut self, s: &TenantScope, g: &GrantRecord) -> Result<(), StoreError> {
+        own_grant(s, g)?;
+        let name = table_name(Ns::from(s), Kind::Grants);
+        self.table(def!(name: u128 => &[u8]))?
             .insert(g.id.as_u128(), encode(g).as_slice())?;
+        self.table(GRANT_TENANT)?
+            .insert(g.id.as_u128(), g.tenant.as_str())?;
         Ok(())
     }
 
