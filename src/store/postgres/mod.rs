@@ -81,7 +81,7 @@ struct Pool {
 /// A checked-out connection, returned to the pool on drop.
 struct Lease<'p> {
     pool: &'p Pool,
-    conn: Option<Conn>,
+    conn: Conn,
 }
 
 impl Pool {
@@ -89,10 +89,7 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if let Some(conn) = idle.pop() {
-                return Lease {
-                    pool: self,
-                    conn: Some(conn),
-                };
+                return Lease { pool: self, conn };
             }
             idle = self
                 .freed
@@ -104,14 +101,13 @@ impl Pool {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(c) = self.conn.take() {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(c);
-            self.pool.freed.notify_one();
-        }
+        let c = std::mem::replace(&mut self.conn, Conn::closed());
+        self.pool
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(c);
+        self.pool.freed.notify_one();
     }
 }
 
@@ -137,9 +133,7 @@ impl Drop for Inner {
 
 impl Lease<'_> {
     fn conn(&mut self) -> &mut Conn {
-        self.conn
-            .as_mut()
-            .expect("a lease holds its connection until dropped")
+        &mut self.conn
     }
 }
 
@@ -160,6 +154,14 @@ struct Conn {
 }
 
 impl Conn {
+    /// Not connected yet (it connects on first use).
+    fn closed() -> Self {
+        Conn {
+            client: None,
+            stmts: Statements::new(),
+        }
+    }
+
     /// The live client and the statement cache, borrowed apart.
     fn open(&mut self, shared: &Shared) -> Result<(&mut Client, &mut Statements), StoreError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
@@ -258,12 +260,7 @@ impl Store {
             known,
             writable: AtomicBool::new(true),
         });
-        let mut idle: Vec<Conn> = (1..pool.max(1))
-            .map(|_| Conn {
-                client: None,
-                stmts: Statements::new(),
-            })
-            .collect();
+        let mut idle: Vec<Conn> = (1..pool.max(1)).map(|_| Conn::closed()).collect();
         idle.push(Conn {
             client: Some(first),
             stmts: Statements::new(),
@@ -393,10 +390,10 @@ impl Store {
 
 /// Keep (or try to take) the leadership lock; the connection if we hold it.
 fn lead(shared: &Shared, current: Option<Client>) -> Option<Client> {
-    if let Some(mut c) = current {
-        if c.simple_query("SELECT 1").is_ok() {
-            return Some(c);
-        }
+    if let Some(mut c) = current
+        && c.simple_query("SELECT 1").is_ok()
+    {
+        return Some(c);
     }
     let mut c = shared.config.connect(NoTls).ok()?;
     let key = shared.names.lock_key("lead");
