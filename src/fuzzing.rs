@@ -47,7 +47,7 @@ pub fn record(bytes: &[u8]) -> usize {
 
 /// A session-list cursor, for both sorts.
 pub fn cursor(s: &str) -> [bool; 2] {
-    use crate::service::session_list::{Cursor, Sort};
+    use crate::domain::query::{Cursor, Sort};
     [
         Cursor::decode(s, Sort::LastActivityDesc).is_ok(),
         Cursor::decode(s, Sort::CreatedDesc).is_ok(),

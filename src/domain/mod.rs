@@ -6,6 +6,7 @@ pub mod event;
 pub mod grant;
 pub mod ids;
 pub mod policy;
+pub mod query;
 pub mod session;
 pub mod tenant;
 pub mod text;

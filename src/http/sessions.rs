@@ -14,9 +14,9 @@ use super::openapi::responses::{
 use super::openapi::schemas::{self, SessionPath, TenantPath, UserPath};
 use super::state::AppState;
 use crate::domain::UserId;
+use crate::domain::query::{Cursor, SessionQuery, Sort, StatusFilter};
 use crate::service::revoke::{BulkOutcome, BulkRevoke};
 use crate::service::session_list::SessionView;
-use crate::service::session_list::{Cursor, SessionQuery, Sort, StatusFilter};
 use crate::service::users::Acting;
 use crate::service::users::Page;
 use crate::service::{ClientMeta, Error};
@@ -73,7 +73,11 @@ impl ListQuery {
                 .paging
                 .cursor
                 .as_deref()
-                .map(|c| Cursor::decode(c, sort))
+                .map(|c| {
+                    Cursor::decode(c, sort).map_err(|_| {
+                        Error::field("cursor", "malformed cursor, or from a different sort")
+                    })
+                })
                 .transpose()?,
             limit: self.paging.limit()?,
         })

@@ -12,8 +12,10 @@ use super::users::Acting;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
 use crate::domain::AuditAction;
+use crate::domain::query::Activity;
+pub use crate::domain::query::BulkFilter;
 use crate::domain::user::ValidAfter;
-use crate::domain::{RevokeReason, SessionId, Timestamp, UserId};
+use crate::domain::{RevokeReason, SessionId, UserId};
 use crate::store::{Ns, StoreError};
 
 /// Sessions revoked per write transaction (and audit entry) in a bulk
@@ -22,19 +24,6 @@ const BULK_CHUNK: usize = 50_000;
 /// Most ids one request may name.
 pub const MAX_IDS: usize = 10_000;
 const NOTE_MAX: usize = 500;
-
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkFilter {
-    #[schema(min_items = 1, max_items = 10000)]
-    pub user_ids: Option<Vec<UserId>>,
-    /// Sessions idle at least this long.
-    #[schema(minimum = 0, maximum = 315360000)]
-    pub idle_for_secs: Option<i64>,
-    pub created_before: Option<Timestamp>,
-    /// `true`: every active session of the tenant.
-    pub all: Option<bool>,
-}
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -243,69 +232,31 @@ impl Service {
         self.store
             .read(move |rx| {
                 let ns = Ns::from(&scope);
-                let last = |s: &crate::domain::SessionRecord| {
-                    fresh
-                        .get(&s.id)
-                        .map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
+                let Some(ids) = &ids else {
+                    let Some(tenant) = rx.tenant(scope.tenant())? else {
+                        return Err(StoreError::NotFound);
+                    };
+                    let at = Activity {
+                        now,
+                        idle_timeout_secs: tenant.policy.idle_timeout_secs,
+                        fresh: &fresh,
+                    };
+                    return rx.bulk_targets(ns, &filter, except, &at);
                 };
-                let mut out = Vec::new();
                 let mut seen = HashSet::new();
-                if let Some(ids) = ids {
-                    for sid in ids {
-                        if Some(sid) != except
-                            && seen.insert(sid)
-                            && rx.session(ns, sid)?.is_some_and(|s| s.is_active())
-                        {
-                            out.push(sid);
-                        }
-                    }
-                    return Ok(out);
-                }
-                let matches = |s: &crate::domain::SessionRecord| {
-                    s.is_active()
-                        && Some(s.id) != except
-                        && filter
-                            .idle_for_secs
-                            .is_none_or(|i| last(s) <= now.minus_secs(i))
-                        && filter.created_before.is_none_or(|t| s.created_at < t)
-                };
-                if let Some(users) = &filter.user_ids {
-                    let mut users = users.clone();
-                    users.sort_unstable();
-                    users.dedup();
-                    let mut found: Vec<_> = rx
-                        .sessions_of_users(ns, &users)?
-                        .into_iter()
-                        .filter(|s| matches(s))
-                        .map(|s| s.id)
-                        .collect();
-                    // Newest first, as the index walks give them.
-                    found.sort_unstable_by(|a, b| b.cmp(a));
-                    out.extend(found);
-                    return Ok(out);
-                }
-                // Walk the active part of the activity index; idle filters start at their cutoff.
-                let mut from = filter.idle_for_secs.map(|i| {
-                    (
-                        now.minus_secs(i).millis().saturating_add(1),
-                        SessionId::from_u128(0),
-                    )
-                });
-                loop {
-                    let page = rx.activity_page(ns, 0, from, 1024)?;
-                    for (_, sid) in &page {
-                        if let Some(s) = rx.session(ns, *sid)?
-                            && matches(&s)
-                        {
-                            out.push(*sid);
-                        }
-                    }
-                    match page.last() {
-                        Some(k) if page.len() == 1024 => from = Some(*k),
-                        _ => break,
-                    }
-                }
-                Ok(out)
+                let ids: Vec<SessionId> = ids
+                    .iter()
+                    .copied()
+                    .filter(|sid| Some(*sid) != except && seen.insert(*sid))
+                    .collect();
+                let active: HashSet<SessionId> = rx
+                    .sessions_by_ids(ns, &ids)?
+                    .into_iter()
+                    .filter(|s| s.is_active())
+                    .map(|s| s.id)
+                    .collect();
+                // In the order the request named them.
+                Ok(ids.into_iter().filter(|s| active.contains(s)).collect())
             })
             .await
             .map_err(Error::from)

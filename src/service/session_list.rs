@@ -3,77 +3,17 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-mod scan;
+mod render;
 
 use super::users::Page;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
+use crate::domain::query::{Activity, SessionQuery};
 use crate::domain::{GrantId, RevokeReason, SessionId, Timestamp, UserId};
 use crate::store::{Ns, StoreError};
-use scan::Lister;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    #[default]
-    Active,
-    Revoked,
-    All,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sort {
-    #[default]
-    LastActivityDesc,
-    CreatedDesc,
-}
-
-/// Where the previous page stopped. Opaque to clients (base64url).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cursor {
-    Activity(i64, SessionId),
-    Created(SessionId),
-}
-
-impl Cursor {
-    pub fn encode(self) -> String {
-        let raw = match self {
-            Cursor::Activity(a, s) => format!("a.{a}.{s}"),
-            Cursor::Created(s) => format!("c.{s}"),
-        };
-        URL_SAFE_NO_PAD.encode(raw)
-    }
-
-    pub fn decode(s: &str, sort: Sort) -> Result<Self> {
-        let bad = || Error::field("cursor", "malformed cursor, or from a different sort");
-        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
-        let raw = String::from_utf8(raw).map_err(|_| bad())?;
-        let parts: Vec<&str> = raw.split('.').collect();
-        match (sort, parts.as_slice()) {
-            (Sort::LastActivityDesc, ["a", a, sid]) => Ok(Cursor::Activity(
-                a.parse().map_err(|_| bad())?,
-                SessionId::parse(sid).map_err(|_| bad())?,
-            )),
-            (Sort::CreatedDesc, ["c", sid]) => {
-                Ok(Cursor::Created(SessionId::parse(sid).map_err(|_| bad())?))
-            }
-            _ => Err(bad()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct SessionQuery {
-    pub status: StatusFilter,
-    pub user_id: Option<UserId>,
-    pub q: Option<String>,
-    pub sort: Sort,
-    pub cursor: Option<Cursor>,
-    pub limit: usize,
-}
+use render::Lister;
 
 /// The session's user; for a support session, the global admin.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -149,22 +89,26 @@ impl Service {
                 let Some(tenant) = rx.tenant(scope.tenant())? else {
                     return Err(StoreError::NotFound);
                 };
-                let mut l = Lister {
-                    rx,
-                    ns: Ns::from(&scope),
+                let ns = Ns::from(&scope);
+                let at = Activity {
                     now,
-                    policy: tenant.policy,
-                    fresh,
-                    users: HashMap::new(),
-                    current,
+                    idle_timeout_secs: tenant.policy.idle_timeout_secs,
+                    fresh: &fresh,
                 };
-                let mut rows = l.run(&q)?;
+                let mut rows = rx.query_sessions(ns, &q, &at)?;
                 let more = rows.len() > q.limit;
                 rows.truncate(q.limit);
                 let next_cursor = if more {
-                    rows.last().map(|s| l.key(s, q.sort).encode())
+                    rows.last().map(|s| at.key(s, q.sort).encode())
                 } else {
                     None
+                };
+                let mut l = Lister {
+                    rx,
+                    ns,
+                    at,
+                    users: HashMap::new(),
+                    current,
                 };
                 l.prefetch_users(&rows)?;
                 let items = rows
@@ -196,12 +140,15 @@ impl Service {
                 let Some(s) = rx.session(ns, sid)? else {
                     return Err(StoreError::NotFound);
                 };
+                let at = Activity {
+                    now,
+                    idle_timeout_secs: tenant.policy.idle_timeout_secs,
+                    fresh: &fresh,
+                };
                 let mut l = Lister {
                     rx,
                     ns,
-                    now,
-                    policy: tenant.policy,
-                    fresh,
+                    at,
                     users: HashMap::new(),
                     current,
                 };
@@ -212,7 +159,7 @@ impl Service {
     }
 }
 
-/// How long an active-sessions count is reused (it walks the activity index).
+/// How long an active-sessions count is reused (counting may walk an index).
 const COUNT_TTL_MS: i64 = 15_000;
 
 impl Service {
@@ -232,17 +179,7 @@ impl Service {
                 for t in rx.tenants()? {
                     let scope = TenantScope::system(t.slug.clone());
                     let cutoff = now.minus_secs(t.policy.idle_timeout_secs).millis();
-                    let mut n = 0u64;
-                    let mut from = None;
-                    loop {
-                        let page = rx.activity_page(Ns::from(&scope), 0, from, 4096)?;
-                        let live = page.iter().take_while(|(a, _)| *a > cutoff).count();
-                        n += live as u64;
-                        match page.last() {
-                            Some(k) if live == page.len() && page.len() == 4096 => from = Some(*k),
-                            _ => break,
-                        }
-                    }
+                    let n = rx.count_active(Ns::from(&scope), cutoff)?;
                     out.push((t.slug.to_string(), n));
                 }
                 Ok(out)
@@ -252,29 +189,5 @@ impl Service {
             *c = Some((now, counts.clone()));
         }
         Ok(counts)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_other_sorts() {
-        let sid = SessionId::new_v7();
-        let a = Cursor::Activity(123, sid);
-        assert_eq!(
-            Cursor::decode(&a.encode(), Sort::LastActivityDesc).unwrap(),
-            a
-        );
-        assert!(Cursor::decode(&a.encode(), Sort::CreatedDesc).is_err());
-        let c = Cursor::Created(sid);
-        assert_eq!(Cursor::decode(&c.encode(), Sort::CreatedDesc).unwrap(), c);
-        for bad in ["", "!!", "YS4xLjI", &URL_SAFE_NO_PAD.encode("a.x.y")] {
-            assert!(
-                Cursor::decode(bad, Sort::LastActivityDesc).is_err(),
-                "{bad}"
-            );
-        }
     }
 }

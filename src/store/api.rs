@@ -11,6 +11,7 @@ use super::StoreError;
 use super::ns::Ns;
 use crate::auth::TenantScope;
 use crate::domain::audit::{AuditEntry, Hash};
+use crate::domain::query::{Activity, BulkFilter, SessionQuery};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
@@ -85,6 +86,40 @@ pub trait Reads {
             }
         }
         Ok(out)
+    }
+    /// Those of `ids` that exist, in any order.
+    fn sessions_by_ids(
+        &self,
+        ns: Ns<'_>,
+        ids: &[SessionId],
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        ids.iter()
+            .filter_map(|id| self.session(ns, *id).transpose())
+            .collect()
+    }
+    /// The sessions `q` asks for, in its order, after its cursor: at most
+    /// `q.limit + 1` (an extra one says "there is more").
+    fn query_sessions(
+        &self,
+        ns: Ns<'_>,
+        q: &SessionQuery,
+        at: &Activity<'_>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        super::walk::query_sessions(self, ns, q, at)
+    }
+    /// The active sessions a bulk filter names, but `except`, newest first.
+    fn bulk_targets(
+        &self,
+        ns: Ns<'_>,
+        f: &BulkFilter,
+        except: Option<SessionId>,
+        at: &Activity<'_>,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        super::walk::bulk_targets(self, ns, f, except, at)
+    }
+    /// Sessions not revoked whose stored last activity is after `idle_cutoff_ms`.
+    fn count_active(&self, ns: Ns<'_>, idle_cutoff_ms: i64) -> Result<u64, StoreError> {
+        super::walk::count_active(self, ns, idle_cutoff_ms)
     }
     /// Up to `n` (last activity, session) keys of one state (0 active, 1 revoked),
     /// newest first, strictly below `before`.

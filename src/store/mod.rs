@@ -11,6 +11,7 @@ mod ns;
 pub mod postgres;
 pub(crate) mod records;
 pub mod redb;
+mod walk;
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use crate::domain::audit::GENESIS;
 use crate::store::Ns;
 
 /// The newest migration this build applies (the length of [`MIGRATIONS`]).
-pub const VERSION: i32 = 1;
+pub const VERSION: i32 = 2;
 
 /// Ordered, append-only: each entry runs once, in one transaction, under
 /// the migration lock. `{p}` is the quoted platform schema.
@@ -20,7 +20,29 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE {p}.tenants (slug text PRIMARY KEY, rec bytea NOT NULL);
      CREATE TABLE {p}.grant_tenant (id uuid PRIMARY KEY, tenant text NOT NULL);
      CREATE TABLE {p}.client_tenant (id uuid PRIMARY KEY, tenant text NOT NULL);",
+    // 2: trigram indexes for `q` (pg_trgm ships with PostgreSQL and is a
+    // trusted extension; where it cannot be created, searches scan).
+    "DO $m$ BEGIN
+         CREATE EXTENSION IF NOT EXISTS pg_trgm;
+     EXCEPTION WHEN OTHERS THEN
+         RAISE WARNING 'pg_trgm unavailable (%): q= searches will scan users', SQLERRM;
+     END $m$;",
 ];
+
+/// The trigram index on a namespace's users, if pg_trgm is installed
+/// (PL/pgSQL: the operator class lives in whichever schema holds the extension).
+fn trgm_index(schema: &str) -> String {
+    format!(
+        "DO $t$ DECLARE ext name; BEGIN
+             SELECT n.nspname INTO ext FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                 WHERE e.extname = 'pg_trgm';
+             IF ext IS NOT NULL THEN
+                 EXECUTE format('CREATE INDEX IF NOT EXISTS users_search ON %I.users USING gin (search %I.gin_trgm_ops)',
+                     '{schema}', ext);
+             END IF;
+         END $t$;"
+    )
+}
 
 /// The schema names of one store: a validated prefix.
 #[derive(Debug, Clone)]
@@ -109,7 +131,9 @@ pub fn namespace_ddl(schema: &str) -> String {
          CREATE TABLE IF NOT EXISTS {s}.audit (seq bigint PRIMARY KEY, rec bytea NOT NULL);
          CREATE TABLE IF NOT EXISTS {s}.audit_head (one boolean PRIMARY KEY DEFAULT true CHECK (one),
              seq bigint NOT NULL, hash bytea NOT NULL);
-         INSERT INTO {s}.audit_head VALUES (true, 0, '\\x{genesis}') ON CONFLICT DO NOTHING;"
+         INSERT INTO {s}.audit_head VALUES (true, 0, '\\x{genesis}') ON CONFLICT DO NOTHING;
+         {trgm}",
+        trgm = trgm_index(schema)
     )
 }
 
@@ -154,6 +178,19 @@ fn migrate_locked(client: &mut Client, names: &Names) -> Result<(), String> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = i as i32 + 1;
         txn.batch_execute(&sql.replace("{p}", &p)).map_err(e)?;
+        if version == 2 {
+            // Namespaces created before the extension get their index now.
+            let rows = txn
+                .query(
+                    "SELECT nspname::text FROM pg_namespace WHERE nspname = $1 OR nspname LIKE $2",
+                    &[&names.prefix(), &names.tenant_pattern()],
+                )
+                .map_err(e)?;
+            for r in rows {
+                txn.batch_execute(&trgm_index(r.get::<_, &str>(0)))
+                    .map_err(e)?;
+            }
+        }
         txn.execute(
             &format!("INSERT INTO {p}.migrations (version) VALUES ($1)"),
             &[&version],

@@ -14,6 +14,7 @@ use super::schema::{self, Names, quote};
 use super::{Known, pg_error, retryable};
 use crate::auth::TenantScope;
 use crate::domain::audit::{AuditEntry, Hash};
+use crate::domain::query::{Activity, BulkFilter, SessionQuery};
 use crate::domain::session::RefreshRecord;
 use crate::domain::{
     AuditEvent, ClientId, ClientRecord, DomainEvent, GrantId, GrantRecord, SessionId,
@@ -22,6 +23,8 @@ use crate::domain::{
 use crate::store::api::{Reads, Writes, extends, own_grant, session_event};
 use crate::store::records::{Stored, decode, encode};
 use crate::store::{Ns, StoreError};
+
+mod query;
 
 /// Prepared statements of one connection, by SQL text.
 pub type Statements = HashMap<String, Statement>;
@@ -373,13 +376,14 @@ impl Reads for PgTx<'_> {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT rec FROM {sc}.users WHERE strpos(search, $1) > 0 AND id > $2 ORDER BY id LIMIT 512"
+            "SELECT rec FROM {sc}.users WHERE search LIKE $1 ESCAPE '\\' AND id > $2 ORDER BY id LIMIT 512"
         );
+        let pattern = query::contains_pattern(key);
         let mut out = Vec::new();
         // The nil id is never issued (UUIDv7), so `> nil` is "from the start".
         let mut after = uid(after.map_or(0, |a| a.as_u128()));
         loop {
-            let batch: Vec<UserRecord> = all(self.query(&sql, &[&key, &after])?)?;
+            let batch: Vec<UserRecord> = all(self.query(&sql, &[&pattern, &after])?)?;
             for u in &batch {
                 if out.len() == limit_n {
                     return Ok(out);
@@ -400,8 +404,8 @@ impl Reads for PgTx<'_> {
             return Ok(Vec::new());
         };
         let rows = self.query(
-            &format!("SELECT id FROM {sc}.users WHERE strpos(search, $1) > 0 ORDER BY id"),
-            &[&key],
+            &format!("SELECT id FROM {sc}.users WHERE search LIKE $1 ESCAPE '\\' ORDER BY id"),
+            &[&query::contains_pattern(key)],
         )?;
         Ok(rows
             .iter()
@@ -465,6 +469,49 @@ impl Reads for PgTx<'_> {
             &format!("SELECT rec FROM {sc}.sessions WHERE user_id = ANY($1)"),
             &[&ids],
         )?)
+    }
+
+    fn sessions_by_ids(
+        &self,
+        ns: Ns<'_>,
+        ids: &[SessionId],
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        match self.schema(ns)? {
+            Some(sc) => self.sessions_by_ids_sql(&sc, ids),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn query_sessions(
+        &self,
+        ns: Ns<'_>,
+        q: &SessionQuery,
+        at: &Activity<'_>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        match self.schema(ns)? {
+            Some(sc) => self.query_sessions_sql(&sc, q, at),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn bulk_targets(
+        &self,
+        ns: Ns<'_>,
+        f: &BulkFilter,
+        except: Option<SessionId>,
+        at: &Activity<'_>,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        match self.schema(ns)? {
+            Some(sc) => self.bulk_targets_sql(&sc, f, except, at),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn count_active(&self, ns: Ns<'_>, idle_cutoff_ms: i64) -> Result<u64, StoreError> {
+        match self.schema(ns)? {
+            Some(sc) => self.count_active_sql(&sc, idle_cutoff_ms),
+            None => Ok(0),
+        }
     }
 
     fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError> {

@@ -1,13 +1,14 @@
-//! Walking a tenant's session indexes newest first: the activity index (one
-//! stream per state) merged with in-memory activity, creation order, or a
-//! few users' sessions gathered and sorted.
+//! Query answers built from the record-level reads, by walking indexes:
+//! the default behind [`Reads::query_sessions`] and friends, right for an
+//! engine whose point read costs a microsecond (redb). An engine that pays
+//! per round trip answers the same queries in SQL instead.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use super::{Cursor, SessionQuery, SessionUser, SessionView, Sort, StatusFilter, SupportView};
-use crate::domain::{Policy, SessionId, SessionRecord, SessionState, Timestamp, UserId};
-use crate::store::{Ns, Reads, StoreError};
+use super::{Ns, Reads, StoreError};
+use crate::domain::query::{Activity, BulkFilter, Cursor, SessionQuery, Sort, StatusFilter};
+use crate::domain::{SessionId, SessionRecord, UserId};
 
 /// Users whose sessions a `q` search collects directly (else: filter while
 /// scanning). Gathering costs ≈ 25 µs per user at 10 sessions each; a scan
@@ -19,139 +20,102 @@ const CHUNK: usize = 256;
 /// gathers them from the index instead of walking creation order.
 const FEW_REVOKED: usize = 20_000;
 
-pub(crate) struct Lister<'a, R: Reads + ?Sized> {
-    pub rx: &'a R,
-    pub ns: Ns<'a>,
-    pub now: Timestamp,
-    pub policy: Policy,
-    /// In-memory activity newer than disk, for this tenant.
-    pub fresh: HashMap<SessionId, Timestamp>,
-    pub users: HashMap<UserId, Option<(String, String)>>,
-    pub current: Option<SessionId>,
+/// [`Reads::query_sessions`] by index walks.
+pub(crate) fn query_sessions<R: Reads + ?Sized>(
+    rx: &R,
+    ns: Ns<'_>,
+    q: &SessionQuery,
+    at: &Activity<'_>,
+) -> Result<Vec<SessionRecord>, StoreError> {
+    Walk { rx, ns, at }.run(q)
 }
 
-impl<R: Reads + ?Sized> Lister<'_, R> {
-    fn activity(&self, s: &SessionRecord) -> Timestamp {
-        self.fresh
-            .get(&s.id)
-            .map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
-    }
-
-    pub fn status(&self, s: &SessionRecord) -> &'static str {
-        s.status(self.now, self.activity(s), self.policy.idle_timeout_secs)
-    }
-
-    fn wanted(&self, s: &SessionRecord, f: StatusFilter) -> bool {
-        match f {
-            StatusFilter::All => true,
-            StatusFilter::Active => self.status(s) == "active",
-            StatusFilter::Revoked => !s.is_active(),
-        }
-    }
-
-    /// Look up the users of `rows` at once (a page names up to its length).
-    pub fn prefetch_users(&mut self, rows: &[SessionRecord]) -> Result<(), StoreError> {
-        let mut ids: Vec<UserId> = rows
-            .iter()
-            .filter(|s| s.support.is_none() && !self.users.contains_key(&s.user_id))
-            .map(|s| s.user_id)
+/// [`Reads::bulk_targets`] by index walks.
+pub(crate) fn bulk_targets<R: Reads + ?Sized>(
+    rx: &R,
+    ns: Ns<'_>,
+    f: &BulkFilter,
+    except: Option<SessionId>,
+    at: &Activity<'_>,
+) -> Result<Vec<SessionId>, StoreError> {
+    if let Some(users) = &f.user_ids {
+        let mut users = users.clone();
+        users.sort_unstable();
+        users.dedup();
+        let mut found: Vec<SessionId> = rx
+            .sessions_of_users(ns, &users)?
+            .into_iter()
+            .filter(|s| at.bulk_match(s, f, except))
+            .map(|s| s.id)
             .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in &ids {
-            self.users.insert(*id, None);
-        }
-        for u in self.rx.users_by_ids(self.ns, &ids)? {
-            self.users.insert(u.id, Some((u.email, u.display_name)));
-        }
-        Ok(())
+        found.sort_unstable_by(|a, b| b.cmp(a));
+        return Ok(found);
     }
-
-    pub fn view(&mut self, s: &SessionRecord) -> Result<SessionView, StoreError> {
-        if let Some(m) = &s.support {
-            // A support session's user is a global admin, not a tenant user.
-            self.users.insert(
-                s.user_id,
-                Some((m.admin_email.clone(), "Platform support".to_owned())),
-            );
-        } else if !self.users.contains_key(&s.user_id) {
-            let u = self
-                .rx
-                .user(self.ns, s.user_id)?
-                .map(|u| (u.email, u.display_name));
-            self.users.insert(s.user_id, u);
+    // The active part of the activity index; an idle filter starts at its cutoff.
+    let mut from = f.idle_for_secs.map(|i| {
+        (
+            at.now.minus_secs(i).millis().saturating_add(1),
+            SessionId::from_u128(0),
+        )
+    });
+    let mut out = Vec::new();
+    loop {
+        let page = rx.activity_page(ns, 0, from, 1024)?;
+        for (_, sid) in &page {
+            if let Some(s) = rx.session(ns, *sid)?
+                && at.bulk_match(&s, f, except)
+            {
+                out.push(*sid);
+            }
         }
-        let (email, display_name) = match self.users.get(&s.user_id).cloned().flatten() {
-            Some((e, d)) => (Some(e), Some(d)),
-            None => (None, None),
-        };
-        let last = self.activity(s);
-        let (revoked_at, revoked_by, revoked_reason, revoke_note) = match &s.state {
-            SessionState::Active => (None, None, None, None),
-            SessionState::Revoked {
-                at,
-                by,
-                reason,
-                note,
-            } => (Some(*at), *by, Some(*reason), note.clone()),
-        };
-        Ok(SessionView {
-            id: s.id,
-            user: SessionUser {
-                id: s.user_id,
-                email,
-                display_name,
-            },
-            created_at: s.created_at,
-            last_activity_at: last,
-            expires_at: s
-                .expires_at
-                .min(last.plus_secs(self.policy.idle_timeout_secs)),
-            ip: s.ip.clone(),
-            user_agent: s.user_agent.clone(),
-            status: self.status(s),
-            revoked_at,
-            revoked_by,
-            revoked_reason,
-            revoke_note,
-            support: s.support.as_ref().map(|m| SupportView {
-                grant_id: m.grant_id,
-                admin_email: m.admin_email.clone(),
-            }),
-            current: self.current == Some(s.id),
-        })
-    }
-
-    pub fn key(&self, s: &SessionRecord, sort: Sort) -> Cursor {
-        match sort {
-            Sort::LastActivityDesc => Cursor::Activity(self.activity(s).millis(), s.id),
-            Sort::CreatedDesc => Cursor::Created(s.id),
+        match page.last() {
+            Some(k) if page.len() == 1024 => from = Some(*k),
+            _ => return Ok(out),
         }
     }
+}
 
-    /// Matching sessions, newest first, at most `q.limit + 1` (the extra one says "more").
-    pub fn run(&mut self, q: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
+/// [`Reads::count_active`] by walking the active stream down to the cutoff.
+pub(crate) fn count_active<R: Reads + ?Sized>(
+    rx: &R,
+    ns: Ns<'_>,
+    idle_cutoff_ms: i64,
+) -> Result<u64, StoreError> {
+    let mut n = 0u64;
+    let mut from = None;
+    loop {
+        let page = rx.activity_page(ns, 0, from, 4096)?;
+        let live = page.iter().take_while(|(a, _)| *a > idle_cutoff_ms).count();
+        n += live as u64;
+        match page.last() {
+            Some(k) if live == page.len() && page.len() == 4096 => from = Some(*k),
+            _ => return Ok(n),
+        }
+    }
+}
+
+struct Walk<'a, R: Reads + ?Sized> {
+    rx: &'a R,
+    ns: Ns<'a>,
+    at: &'a Activity<'a>,
+}
+
+impl<R: Reads + ?Sized> Walk<'_, R> {
+    fn run(&self, q: &SessionQuery) -> Result<Vec<SessionRecord>, StoreError> {
         let want = q.limit + 1;
-        let text =
-            q.q.as_deref()
-                .map(crate::domain::text::search_key)
-                .filter(|t| !t.is_empty());
+        let text = q.text();
         if let Some(u) = q.user_id {
             let hit = match &text {
                 Some(t) => self.rx.user(self.ns, u)?.is_some_and(|r| r.matches(t)),
                 None => true,
             };
-            let users = if hit {
-                HashSet::from([u])
-            } else {
-                HashSet::new()
-            };
+            let users = if hit { vec![u] } else { Vec::new() };
             return self.via_users(&users, q, want);
         }
         let Some(text) = text else {
             return self.scan(q, want, &|_| Ok(true));
         };
-        let users: HashSet<UserId> = if text.len() >= 3 {
+        let users: Vec<UserId> = if text.len() >= 3 {
             let candidates = self.rx.user_candidates(self.ns, &text)?;
             if candidates.len() > DIRECT_USERS {
                 // Many: confirm each candidate when a session of theirs comes up.
@@ -183,6 +147,7 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
         if users.len() <= DIRECT_USERS {
             self.via_users(&users, q, want)
         } else {
+            let users: HashSet<UserId> = users.into_iter().collect();
             self.scan(q, want, &|id| Ok(users.contains(&id)))
         }
     }
@@ -190,20 +155,21 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
     /// Few users: gather their sessions through the by-user index and sort in memory.
     fn via_users(
         &self,
-        users: &HashSet<UserId>,
+        users: &[UserId],
         q: &SessionQuery,
         want: usize,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let users: Vec<UserId> = users.iter().copied().collect();
         let mut all: Vec<SessionRecord> = self
             .rx
-            .sessions_of_users(self.ns, &users)?
+            .sessions_of_users(self.ns, users)?
             .into_iter()
             .filter(|s| {
-                self.wanted(s, q.status) && q.cursor.is_none_or(|c| before(self.key(s, q.sort), c))
+                self.at.wanted(s, q.status)
+                    && q.cursor
+                        .is_none_or(|c| self.at.key(s, q.sort).tuple() < c.tuple())
             })
             .collect();
-        all.sort_by(|a, b| order(self.key(b, q.sort), self.key(a, q.sort)));
+        all.sort_by_key(|s| std::cmp::Reverse(self.at.key(s, q.sort).tuple()));
         all.truncate(want);
         Ok(all)
     }
@@ -215,36 +181,34 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
         want: usize,
         user_matches: &dyn Fn(UserId) -> Result<bool, StoreError>,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let keep = |s: &SessionRecord| Ok(self.wanted(s, q.status) && user_matches(s.user_id)?);
+        let keep = |s: &SessionRecord| Ok(self.at.wanted(s, q.status) && user_matches(s.user_id)?);
+        if q.sort == Sort::LastActivityDesc {
+            return self.scan_activity(q, want, &keep);
+        }
+        let mut from = match q.cursor {
+            Some(Cursor::Created(s)) => Some(s),
+            _ => None,
+        };
+        if q.status == StatusFilter::Revoked
+            && let Some(found) = self.few_revoked(from, want, &keep)?
+        {
+            return Ok(found);
+        }
         let mut out = Vec::new();
-        match q.sort {
-            Sort::CreatedDesc => {
-                let mut from = match q.cursor {
-                    Some(Cursor::Created(s)) => Some(s),
-                    _ => None,
-                };
-                if q.status == StatusFilter::Revoked
-                    && let Some(found) = self.few_revoked(from, want, &keep)?
-                {
-                    return Ok(found);
-                }
-                loop {
-                    let page = self.rx.sessions_page(self.ns, from, CHUNK)?;
-                    for s in &page {
-                        if keep(s)? {
-                            out.push(s.clone());
-                            if out.len() == want {
-                                return Ok(out);
-                            }
-                        }
-                    }
-                    match page.last() {
-                        Some(s) if page.len() == CHUNK => from = Some(s.id),
-                        _ => return Ok(out),
+        loop {
+            let page = self.rx.sessions_page(self.ns, from, CHUNK)?;
+            for s in &page {
+                if keep(s)? {
+                    out.push(s.clone());
+                    if out.len() == want {
+                        return Ok(out);
                     }
                 }
             }
-            Sort::LastActivityDesc => self.scan_activity(q, want, &keep),
+            match page.last() {
+                Some(s) if page.len() == CHUNK => from = Some(s.id),
+                _ => return Ok(out),
+            }
         }
     }
 
@@ -304,6 +268,7 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
         };
         // Fresh sessions, at their in-memory position.
         let mut fresh: Vec<(i64, SessionId)> = self
+            .at
             .fresh
             .iter()
             .map(|(s, t)| (t.millis(), *s))
@@ -320,7 +285,7 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
                 done: false,
             })
             .collect();
-        let idle_cutoff = self.now.minus_secs(self.policy.idle_timeout_secs).millis();
+        let idle_cutoff = self.at.idle_cutoff();
         let mut fi = 0;
         let mut out = Vec::new();
         while out.len() < want {
@@ -348,7 +313,7 @@ impl<R: Reads + ?Sized> Lister<'_, R> {
             };
             if from_fresh {
                 fi += 1;
-            } else if self.fresh.contains_key(&key.1) {
+            } else if self.at.fresh.contains_key(&key.1) {
                 continue; // shown at its in-memory position instead
             }
             // Active-only: past the idle cutoff, everything further is idle-expired.
@@ -390,20 +355,4 @@ impl Stream {
     fn head(&self) -> Option<(i64, SessionId)> {
         self.buf.get(self.pos).copied()
     }
-}
-
-fn key_tuple(c: Cursor) -> (i64, u128) {
-    match c {
-        Cursor::Activity(a, s) => (a, s.as_u128()),
-        Cursor::Created(s) => (0, s.as_u128()),
-    }
-}
-
-fn order(a: Cursor, b: Cursor) -> std::cmp::Ordering {
-    key_tuple(a).cmp(&key_tuple(b))
-}
-
-/// `a` comes after cursor `c` in newest-first order.
-fn before(a: Cursor, c: Cursor) -> bool {
-    key_tuple(a) < key_tuple(c)
 }
