@@ -7,12 +7,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::Problems;
+use super::session_list::activity_in;
 use super::sessions::{revoke_in, revoke_many_in, revoke_user_in};
 use super::users::Acting;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
 use crate::domain::AuditAction;
-use crate::domain::query::Activity;
 pub use crate::domain::query::BulkFilter;
 use crate::domain::user::ValidAfter;
 use crate::domain::{RevokeReason, SessionId, UserId};
@@ -233,14 +233,7 @@ impl Service {
             .read(move |rx| {
                 let ns = Ns::from(&scope);
                 let Some(ids) = &ids else {
-                    let Some(tenant) = rx.tenant(scope.tenant())? else {
-                        return Err(StoreError::NotFound);
-                    };
-                    let at = Activity {
-                        now,
-                        idle_timeout_secs: tenant.policy.idle_timeout_secs,
-                        fresh: &fresh,
-                    };
+                    let at = activity_in(rx, &scope, now, &fresh)?;
                     return rx.bulk_targets(ns, &filter, except, &at);
                 };
                 let mut seen = HashSet::new();

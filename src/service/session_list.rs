@@ -12,8 +12,23 @@ use super::{Error, Result, Service};
 use crate::auth::TenantScope;
 use crate::domain::query::{Activity, SessionQuery};
 use crate::domain::{GrantId, RevokeReason, SessionId, Timestamp, UserId};
-use crate::store::{Ns, StoreError};
+use crate::store::{Ns, Reads, StoreError};
 use render::Lister;
+
+/// The tenant's idle rule and this node's fresh activity, as of `now`.
+pub(super) fn activity_in<'a>(
+    rx: &(impl Reads + ?Sized),
+    scope: &TenantScope,
+    now: Timestamp,
+    fresh: &'a HashMap<SessionId, Timestamp>,
+) -> Result<Activity<'a>, StoreError> {
+    let tenant = rx.tenant(scope.tenant())?.ok_or(StoreError::NotFound)?;
+    Ok(Activity {
+        now,
+        idle_timeout_secs: tenant.policy.idle_timeout_secs,
+        fresh,
+    })
+}
 
 /// The session's user; for a support session, the global admin.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -86,15 +101,8 @@ impl Service {
         let now = self.now();
         self.store
             .read(move |rx| {
-                let Some(tenant) = rx.tenant(scope.tenant())? else {
-                    return Err(StoreError::NotFound);
-                };
                 let ns = Ns::from(&scope);
-                let at = Activity {
-                    now,
-                    idle_timeout_secs: tenant.policy.idle_timeout_secs,
-                    fresh: &fresh,
-                };
+                let at = activity_in(rx, &scope, now, &fresh)?;
                 let mut rows = rx.query_sessions(ns, &q, &at)?;
                 let more = rows.len() > q.limit;
                 rows.truncate(q.limit);
@@ -133,17 +141,10 @@ impl Service {
         let now = self.now();
         self.store
             .read(move |rx| {
-                let Some(tenant) = rx.tenant(scope.tenant())? else {
-                    return Err(StoreError::NotFound);
-                };
+                let at = activity_in(rx, &scope, now, &fresh)?;
                 let ns = Ns::from(&scope);
                 let Some(s) = rx.session(ns, sid)? else {
                     return Err(StoreError::NotFound);
-                };
-                let at = Activity {
-                    now,
-                    idle_timeout_secs: tenant.policy.idle_timeout_secs,
-                    fresh: &fresh,
                 };
                 let mut l = Lister {
                     rx,

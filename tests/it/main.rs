@@ -23,6 +23,7 @@ mod packaging;
 mod retention;
 mod sessions;
 mod store_api;
+mod store_queries;
 mod support;
 mod tokens;
 mod users_admin;

@@ -14,16 +14,16 @@ use sessiond::store::{Ns, Store, StoreError};
 
 use crate::support::engine::{PgSchemas, database_url, postgres_or_skip};
 
-struct Engine {
-    name: &'static str,
-    store: Store,
+pub(crate) struct Engine {
+    pub(crate) name: &'static str,
+    pub(crate) store: Store,
     /// A second handle on the same data where the engine allows one (a node).
-    other: Option<Store>,
+    pub(crate) other: Option<Store>,
     _dir: tempfile::TempDir,
     _pg: Option<PgSchemas>,
 }
 
-fn engines() -> Vec<Engine> {
+pub(crate) fn engines() -> Vec<Engine> {
     let dir = tempfile::tempdir().unwrap();
     let mut out = vec![Engine {
         name: "redb",
@@ -50,11 +50,11 @@ fn engines() -> Vec<Engine> {
     out
 }
 
-fn acme() -> TenantScope {
+pub(crate) fn acme() -> TenantScope {
     TenantScope::operator(TenantId::parse("acme").unwrap())
 }
 
-fn tenant(slug: &str) -> TenantRecord {
+pub(crate) fn tenant(slug: &str) -> TenantRecord {
     TenantRecord {
         slug: TenantId::parse(slug).unwrap(),
         name: slug.into(),
@@ -63,7 +63,7 @@ fn tenant(slug: &str) -> TenantRecord {
     }
 }
 
-fn user(id: u128, email: &str, name: &str) -> UserRecord {
+pub(crate) fn user(id: u128, email: &str, name: &str) -> UserRecord {
     UserRecord {
         id: UserId::from_u128(id),
         email: email.into(),
@@ -77,7 +77,7 @@ fn user(id: u128, email: &str, name: &str) -> UserRecord {
     }
 }
 
-fn session(id: u128, user: u128, last: i64) -> SessionRecord {
+pub(crate) fn session(id: u128, user: u128, last: i64) -> SessionRecord {
     SessionRecord {
         id: SessionId::from_u128(id),
         user_id: UserId::from_u128(user),
@@ -91,7 +91,7 @@ fn session(id: u128, user: u128, last: i64) -> SessionRecord {
     }
 }
 
-fn revoked(s: &SessionRecord) -> SessionRecord {
+pub(crate) fn revoked(s: &SessionRecord) -> SessionRecord {
     SessionRecord {
         state: SessionState::Revoked {
             at: Timestamp::from_millis(99),
@@ -103,7 +103,7 @@ fn revoked(s: &SessionRecord) -> SessionRecord {
     }
 }
 
-fn with_tenant(store: &Store) {
+pub(crate) fn with_tenant(store: &Store) {
     store
         .write_blocking(|tx| tx.insert_tenant(&tenant("acme")))
         .unwrap();
