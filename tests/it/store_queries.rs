@@ -161,9 +161,9 @@ fn session_queries_merge_fresh_activity_and_page_by_cursor() {
             assert!(other.is_empty(), "{name}");
             Ok(())
         };
-        e.store.read_blocking(&check).unwrap();
+        e.store.read_blocking(check).unwrap();
         if let Some(node) = &e.other {
-            node.read_blocking(&check).unwrap();
+            node.read_blocking(check).unwrap();
         }
     }
 }
