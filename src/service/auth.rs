@@ -15,13 +15,29 @@ use crate::auth::token::{Claims, TokenError};
 use crate::auth::verified::token_key;
 use crate::auth::{Principal, Realm, TenantScope};
 use crate::domain::AuditAction;
-use crate::domain::session::Rotation;
+use crate::domain::session::{Rotation, SessionDenied};
 use crate::domain::user::normalize_email;
 use crate::domain::{
-    Actor, ActorKind, AuditEvent, RevokeReason, Role, SessionId, SessionRecord, TenantId, UserId,
-    UserRecord,
+    Actor, ActorKind, AuditEvent, Policy, RevokeReason, Role, SessionId, SessionRecord, TenantId,
+    UserId, UserRecord,
 };
 use crate::store::Space;
+
+/// What one refresh transaction decided. Every variant commits what it wrote.
+enum Refresh {
+    /// The token rotated (or a retry within the grace period was answered).
+    Rotated {
+        session: Box<SessionRecord>,
+        role: Role,
+        policy: Policy,
+    },
+    /// No such token, session or subject: nothing was written.
+    Unknown,
+    /// The session may not continue (revoked, expired, user disabled…): nothing was written.
+    Denied(SessionDenied),
+    /// A used token came back: its session was revoked in this same commit.
+    Reused,
+}
 
 /// `GET /v1/auth/me`
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -211,6 +227,7 @@ impl Service {
         let space = parse_refresh_token(&token).ok_or(Error::RefreshTokenInvalid)?;
         let hash = token.sha256();
         let next = self.successor_key.successor(&space, &token);
+        let next_hash = next.sha256();
         drop(token);
         let now = self.now();
         // Activity held in memory for this session is merged inside the transaction.
@@ -223,14 +240,14 @@ impl Service {
                 let space = tx_space.clone();
                 let ns = space.ns();
                 let Some(mut rec) = tx.refresh(ns, &hash)? else {
-                    return Ok(Err(Error::RefreshTokenInvalid));
+                    return Ok(Refresh::Unknown);
                 };
                 let Some(mut session) = tx.session(ns, rec.session_id)? else {
-                    return Ok(Err(Error::RefreshTokenInvalid));
+                    return Ok(Refresh::Unknown);
                 };
                 let (user, grant) = subject_of(tx, ns, &session)?;
                 let Some(user) = user else {
-                    return Ok(Err(Error::RefreshTokenInvalid));
+                    return Ok(Refresh::Unknown);
                 };
                 let policy = match &space {
                     Space::Platform => platform_policy,
@@ -251,9 +268,8 @@ impl Service {
                     grant.as_ref(),
                     now,
                 ) {
-                    return Ok(Err(denied.into()));
+                    return Ok(Refresh::Denied(denied));
                 }
-                let next_hash = next.sha256();
                 let successor = tx.refresh(ns, &next_hash)?;
                 let rotation =
                     rec.rotation(now, policy.refresh_reuse_grace_secs, successor.as_ref());
@@ -277,7 +293,7 @@ impl Service {
                                     json!({ "user_id": user.id, "generation": rec.generation }),
                                 );
                         tx.append_audit(ns, now, ev)?;
-                        Ok(Err(Error::RefreshTokenReused))
+                        Ok(Refresh::Reused)
                     }
                     Rotation::Rotate | Rotation::Retry => {
                         if rotation == Rotation::Rotate {
@@ -298,14 +314,31 @@ impl Service {
                         } else {
                             user.role
                         };
-                        Ok(Ok((session, role, policy, next.clone())))
+                        Ok(Refresh::Rotated {
+                            session: Box::new(session),
+                            role,
+                            policy,
+                        })
                     }
                 }
             })
             .await?;
-        let result = if outcome.is_ok() { "ok" } else { "refused" };
+        let result = if matches!(outcome, Refresh::Rotated { .. }) {
+            "ok"
+        } else {
+            "refused"
+        };
         metrics::counter!("sessiond_refreshes_total", "result" => result).increment(1);
-        let (session, role, policy, next) = outcome?;
+        let (session, role, policy) = match outcome {
+            Refresh::Rotated {
+                session,
+                role,
+                policy,
+            } => (*session, role, policy),
+            Refresh::Unknown => return Err(Error::RefreshTokenInvalid),
+            Refresh::Denied(denied) => return Err(denied.into()),
+            Refresh::Reused => return Err(Error::RefreshTokenReused),
+        };
         // Keep memory ≥ disk for tracked sessions: listings sort by the in-memory time.
         self.activity.touch(space_key(&space, session.id), now);
         self.mint(&space, &session, role, &policy, next)

@@ -99,3 +99,20 @@ impl Problems {
         }
     }
 }
+
+/// A write closure's answer besides storage failing. A closure refuses only
+/// from checks made before it writes, so a refusal leaves nothing in the
+/// commit it shares with other writes (and publishes no events).
+pub(crate) enum Checked<T> {
+    Done(T),
+    Refused(Error),
+}
+
+impl<T> Checked<T> {
+    pub(crate) fn into_result(self) -> Result<T, Error> {
+        match self {
+            Checked::Done(t) => Ok(t),
+            Checked::Refused(e) => Err(e),
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Support access (SPEC §6): requests, grants, support sessions, and ending
 //! them — by revocation or at expiry, enforced on every request.
 
+use super::error::Checked::{Done, Refused};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -201,7 +202,7 @@ impl Service {
             .write(move |tx| {
                 let max = Self::max_grant_secs(tx, &t)?;
                 if let Err(e) = validate(&req.reason, req.duration_secs, max) {
-                    return Ok(Err(e));
+                    return Ok(Refused(e));
                 }
                 let g = GrantRecord::request(
                     t.clone(),
@@ -218,9 +219,10 @@ impl Service {
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "duration_secs": g.duration_secs }));
                 audit_both(tx, &t, now, ev)?;
-                Ok(Ok(g))
+                Ok(Done(g))
             })
-            .await??;
+            .await?
+            .into_result()?;
         Ok(GrantView::new(&g, now))
     }
 
@@ -290,10 +292,10 @@ impl Service {
             .write(move |tx| {
                 let max = Self::max_grant_secs(tx, &t)?;
                 if let Err(e) = validate(&req.reason, req.duration_secs, max) {
-                    return Ok(Err(e));
+                    return Ok(Refused(e));
                 }
                 let Some(admin) = tx.user_by_email(Ns::Platform, &email)?.filter(|u| u.role == Role::GlobalAdmin && !u.disabled) else {
-                    return Ok(Err(Error::field("grantee_email", "no global admin has this email")));
+                    return Ok(Refused(Error::field("grantee_email", "no global admin has this email")));
                 };
                 let mut g = GrantRecord::request(t.clone(), admin.id, admin.email, &req.reason, req.duration_secs, now);
                 g.requested_by_grantee = false;
@@ -305,9 +307,10 @@ impl Service {
                     .reason(Some(&g.reason))
                     .details(json!({ "tenant": t, "grantee": g.grantee_email, "expires_at": g.expires_at }));
                 audit_both(tx, &t, now, ev)?;
-                Ok(Ok(g))
+                Ok(Done(g))
             })
-            .await??;
+            .await?
+            .into_result()?;
         self.grant_wakeup.notify_one();
         Ok(GrantView::new(&g, now))
     }
@@ -325,9 +328,9 @@ impl Service {
         let g = self
             .store
             .write(move |tx| {
-                let Some(mut g) = tx.grant(&scope, gid)? else { return Ok(Err(Error::NotFound)) };
+                let Some(mut g) = tx.grant(&scope, gid)? else { return Ok(Refused(Error::NotFound)) };
                 let status = g.status_at(now);
-                let conflict = |what: &str| Ok(Err(Error::Conflict(format!("cannot {what} a grant that is {status:?}").to_lowercase())));
+                let conflict = |what: &str| Ok(Refused(Error::Conflict(format!("cannot {what} a grant that is {status:?}").to_lowercase())));
                 match d {
                     Decision::Approve | Decision::Deny if status != GrantStatus::Pending => {
                         return conflict(if d == Decision::Approve { "approve" } else { "deny" });
@@ -351,9 +354,10 @@ impl Service {
                         end_grant(tx, &mut g, GrantStatus::Revoked, &by, now)?;
                     }
                 }
-                Ok(Ok(g))
+                Ok(Done(g))
             })
-            .await??;
+            .await?
+            .into_result()?;
         self.grant_wakeup.notify_one();
         Ok(GrantView::new(&g, now))
     }
@@ -379,7 +383,7 @@ impl Service {
             .store
             .write(move |tx| {
                 let Some(tenant_rec) = tx.tenant(&t)? else {
-                    return Ok(Err(Error::NotFound));
+                    return Ok(Refused(Error::NotFound));
                 };
                 let grant = tx
                     .grants(&scope)?
@@ -387,12 +391,12 @@ impl Service {
                     .rev()
                     .find(|g| g.grantee_id == admin.user_id && g.is_active_at(now));
                 let Some(mut g) = grant else {
-                    return Ok(Err(Error::Forbidden(
+                    return Ok(Refused(Error::Forbidden(
                         "no active support-access grant for this tenant",
                     )));
                 };
                 let Some(user) = tx.user(Ns::Platform, admin.user_id)? else {
-                    return Ok(Err(Error::TokenInvalid));
+                    return Ok(Refused(Error::TokenInvalid));
                 };
                 let policy = tenant_rec.policy;
                 let marker = SupportMarker {
@@ -419,9 +423,10 @@ impl Service {
                     .grant(Some(g.id))
                     .details(json!({ "tenant": t, "grant_id": g.id, "expires_at": g.expires_at }));
                 audit_both(tx, &t, now, ev)?;
-                Ok(Ok((session, refresh, policy)))
+                Ok(Done((session, refresh, policy)))
             })
-            .await??;
+            .await?
+            .into_result()?;
         self.mint(&space, &session, Role::GlobalAdmin, &policy, refresh)
     }
 

@@ -1,6 +1,7 @@
 //! Changing users: patch (name, role, disabled) and set password, with the
 //! revocations they imply.
 
+use super::error::Checked::{Done, Refused};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -89,7 +90,7 @@ impl Service {
             .store
             .write(move |tx| {
                 let ns = Ns::from(&scope);
-                let Some(old) = tx.user(ns, uid)? else { return Ok(Err(Error::NotFound)) };
+                let Some(old) = tx.user(ns, uid)? else { return Ok(Refused(Error::NotFound)) };
                 let mut u = old.clone();
                 if let Some(n) = &display_name {
                     u.display_name.clone_from(n);
@@ -101,12 +102,12 @@ impl Service {
                     u.disabled = d;
                 }
                 if is_active_admin(&old) && !is_active_admin(&u) && !other_active_admin(tx, ns, uid)? {
-                    return Ok(Err(Error::Conflict(
+                    return Ok(Refused(Error::Conflict(
                         "this is the tenant's last active org admin: promote another user first".into(),
                     )));
                 }
                 if u == old {
-                    return Ok(Ok(u));
+                    return Ok(Done(u));
                 }
                 u.updated_at = now;
                 tx.put_user(ns, &u)?;
@@ -125,9 +126,10 @@ impl Service {
                     "sessions_revoked": revoked,
                 }));
                 tx.append_audit(ns, now, ev)?;
-                Ok(Ok(u))
+                Ok(Done(u))
             })
-            .await??;
+            .await?
+            .into_result()?;
         Ok(UserView::from(&outcome))
     }
 
