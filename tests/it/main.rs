@@ -20,6 +20,7 @@ mod multinode;
 mod openapi;
 mod ops;
 mod packaging;
+mod pg_tls;
 mod retention;
 mod sessions;
 mod store_api;

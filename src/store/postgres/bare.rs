@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use super::schema::{Names, quote};
+use super::tls::connect_url;
 
 /// A table of `rows` 200-byte rows in schema `{prefix}_bare`, dropped on drop.
 pub struct BarePg {
@@ -20,7 +21,7 @@ pub struct BarePg {
 impl BarePg {
     pub fn build(url: &str, prefix: &str, rows: usize) -> Result<Self, String> {
         Names::new(prefix)?;
-        let mut client = Client::connect(url, NoTls).map_err(|e| format!("PostgreSQL: {e}"))?;
+        let mut client = connect_url(url)?;
         let schema = quote(&format!("{prefix}_bare"));
         client
             .batch_execute(&format!(
@@ -92,7 +93,7 @@ impl Drop for BarePg {
 /// bench's throwaway data); how many were dropped.
 pub fn drop_schemas(url: &str, prefix: &str) -> Result<usize, String> {
     Names::new(prefix)?;
-    let mut c = Client::connect(url, NoTls).map_err(|e| format!("PostgreSQL: {e}"))?;
+    let mut c = connect_url(url)?;
     let like = format!("{}\\_%", prefix.replace('_', "\\_"));
     let rows = c
         .query(

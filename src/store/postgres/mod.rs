@@ -16,6 +16,7 @@
 
 pub mod bare;
 mod schema;
+mod tls;
 mod views;
 
 use std::collections::HashSet;
@@ -24,7 +25,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::{Client, IsolationLevel, NoTls};
+use postgres::{Client, IsolationLevel};
+
+use tls::Tls;
 
 pub use schema::Names;
 use views::{Link, PgTx, Statements};
@@ -67,6 +70,7 @@ struct Inner {
 /// What every connection needs.
 struct Shared {
     config: postgres::Config,
+    tls: Tls,
     names: Names,
     known: Known,
     writable: AtomicBool,
@@ -167,7 +171,7 @@ impl Conn {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.stmts.clear();
             self.client = None;
-            let c = shared.config.connect(NoTls).map_err(|e| {
+            let c = shared.tls.connect(&shared.config).map_err(|e| {
                 shared.writable.store(false, Ordering::Relaxed);
                 StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", pg_error(&e)))
             })?;
@@ -198,8 +202,22 @@ pub(crate) fn pg_error(e: &postgres::Error) -> StoreError {
         None if e.is_closed() => {
             StoreError::Unavailable("the connection to PostgreSQL broke".into())
         }
-        None => StoreError::Unavailable(format!("PostgreSQL: {e}")),
+        None => StoreError::Unavailable(format!("PostgreSQL: {}", with_causes(e))),
     }
+}
+
+/// The error and every cause it does not already show (a TLS failure says why).
+fn with_causes(e: &postgres::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !out.contains(&c_text) {
+            out = format!("{out}: {c_text}");
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// Lost a race that a fresh attempt can win.
@@ -232,15 +250,13 @@ impl Store {
             msg,
         };
         let names = Names::new(prefix).map_err(&fail)?;
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e| fail(format!("the database URL is not valid: {e}")))?;
+        let (mut config, tls) = tls::parse(url).map_err(&fail)?;
         if config.get_application_name().is_none() {
             config.application_name("sessiond");
         }
         config.connect_timeout(Duration::from_secs(10));
-        let mut first = config
-            .connect(NoTls)
+        let mut first = tls
+            .connect(&config)
             .map_err(|e| fail(format!("cannot connect: {}", pg_error(&e))))?;
         schema::migrate(&mut first, &names).map_err(&fail)?;
         let known = Known::default();
@@ -256,6 +272,7 @@ impl Store {
         }
         let shared = Arc::new(Shared {
             config,
+            tls,
             names,
             known,
             writable: AtomicBool::new(true),
@@ -395,7 +412,7 @@ fn lead(shared: &Shared, current: Option<Client>) -> Option<Client> {
     {
         return Some(c);
     }
-    let mut c = shared.config.connect(NoTls).ok()?;
+    let mut c = shared.tls.connect(&shared.config).ok()?;
     let key = shared.names.lock_key("lead");
     let row = c
         .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
