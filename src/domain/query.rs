@@ -10,6 +10,58 @@ use serde::Deserialize;
 
 use super::{SessionId, SessionRecord, Timestamp, UserId};
 
+/// The lists with cursors other than the session list's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    Users,
+    Admins,
+    Clients,
+    Grants,
+    Tenants,
+    Audit,
+}
+
+impl List {
+    fn tag(self) -> &'static str {
+        match self {
+            List::Users => "u",
+            List::Admins => "g",
+            List::Clients => "k",
+            List::Grants => "s",
+            List::Tenants => "t",
+            List::Audit => "e",
+        }
+    }
+
+    /// Every cursor has one format: base64url of `{tag}.{key}`, opaque to
+    /// clients (sessions use the tags `a` and `c`, see [`Cursor`]).
+    pub fn cursor(self, key: impl std::fmt::Display) -> String {
+        encode(self.tag(), key)
+    }
+
+    /// The key a cursor of this list carries. A bare key (the form before
+    /// cursors were opaque) is taken as it is; another list's cursor is not.
+    pub fn key(self, cursor: &str) -> String {
+        match decoded(cursor) {
+            Some((tag, key)) if tag == self.tag() => key,
+            Some(_) => String::new(),
+            None => cursor.to_owned(),
+        }
+    }
+}
+
+fn encode(tag: &str, key: impl std::fmt::Display) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{tag}.{key}"))
+}
+
+/// `(tag, key)` of a cursor in the one format.
+fn decoded(cursor: &str) -> Option<(String, String)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let (tag, key) = raw.split_once('.')?;
+    (tag.len() == 1 && tag.bytes().all(|b| b.is_ascii_lowercase()))
+        .then(|| (tag.to_owned(), key.to_owned()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StatusFilter {
     #[default]
@@ -39,11 +91,10 @@ pub struct BadCursor;
 
 impl Cursor {
     pub fn encode(self) -> String {
-        let raw = match self {
-            Cursor::Activity(a, s) => format!("a.{a}.{s}"),
-            Cursor::Created(s) => format!("c.{s}"),
-        };
-        URL_SAFE_NO_PAD.encode(raw)
+        match self {
+            Cursor::Activity(a, s) => encode("a", format_args!("{a}.{s}")),
+            Cursor::Created(s) => encode("c", s),
+        }
     }
 
     pub fn decode(s: &str, sort: Sort) -> Result<Self, BadCursor> {
@@ -159,6 +210,22 @@ impl Activity<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_cursors_are_opaque_typed_and_accept_bare_keys() {
+        let c = List::Users.cursor("0190-abc");
+        assert_ne!(c, "0190-abc");
+        assert_eq!(List::Users.key(&c), "0190-abc");
+        // Another list's cursor names no key of this one.
+        assert_eq!(List::Grants.key(&c), "");
+        assert_eq!(
+            List::Tenants.key(&Cursor::Created(SessionId::new_v7()).encode()),
+            ""
+        );
+        // Bare keys, as before cursors were opaque.
+        assert_eq!(List::Tenants.key("globex"), "globex");
+        assert_eq!(List::Audit.key("42"), "42");
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_other_sorts() {

@@ -1,5 +1,6 @@
 //! Platform administration: global admins and the signing keys.
 
+use crate::domain::query::List;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -92,7 +93,7 @@ pub async fn list_admins(
     GlobalAdmin(_): GlobalAdmin,
     AppQuery(page): AppQuery<Paging>,
 ) -> Result<impl IntoResponse, Error> {
-    let (after, limit) = (page.cursor(UserId::parse)?, page.limit()?);
+    let (after, limit) = (page.cursor(List::Admins, UserId::parse)?, page.limit()?);
     Ok(Json(s.svc.list_admins(after, limit).await?))
 }
 

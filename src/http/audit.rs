@@ -1,5 +1,6 @@
 //! SPEC §5: a tenant's audit log — query, export (NDJSON, streamed), verify.
 
+use crate::domain::query::List;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -51,7 +52,9 @@ impl AuditQuery {
             .cursor
             .as_deref()
             .map(|c| {
-                c.parse::<u64>()
+                List::Audit
+                    .key(c)
+                    .parse::<u64>()
                     .ok()
                     .filter(|n| *n > 0)
                     .ok_or_else(|| Error::field("cursor", "malformed cursor"))

@@ -1,6 +1,7 @@
 //! Extractors: JSON and form bodies in SPEC §3's error format, client
 //! metadata, and the authenticated callers.
 
+use crate::domain::query::List;
 use std::net::SocketAddr;
 
 use axum::extract::rejection::BytesRejection;
@@ -316,11 +317,15 @@ impl Paging {
         }
     }
 
-    /// The cursor, parsed (every list's cursor is the last item's id).
-    pub fn cursor<T, E>(&self, parse: impl Fn(&str) -> Result<T, E>) -> Result<Option<T>, Error> {
+    /// The cursor of `list`, parsed to the key it carries (the last item's).
+    pub fn cursor<T, E>(
+        &self,
+        list: List,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Result<Option<T>, Error> {
         self.cursor
             .as_deref()
-            .map(parse)
+            .map(|c| parse(&list.key(c)))
             .transpose()
             .map_err(|_| Error::field("cursor", "malformed cursor"))
     }

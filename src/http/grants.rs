@@ -1,5 +1,6 @@
 //! SPEC §6: support access — requests and sessions (platform side), grants (tenant side).
 
+use crate::domain::query::List;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -84,7 +85,7 @@ pub async fn my_grants(
     GlobalAdmin(p): GlobalAdmin,
     AppQuery(page): AppQuery<Paging>,
 ) -> Result<impl IntoResponse, Error> {
-    let (after, limit) = (page.cursor(GrantId::parse)?, page.limit()?);
+    let (after, limit) = (page.cursor(List::Grants, GrantId::parse)?, page.limit()?);
     Ok(Json(s.svc.my_grants(&p, after, limit).await?))
 }
 
@@ -140,7 +141,7 @@ pub async fn list(
     AppQuery(page): AppQuery<Paging>,
 ) -> Result<impl IntoResponse, Error> {
     own_admin(&admin)?;
-    let (after, limit) = (page.cursor(GrantId::parse)?, page.limit()?);
+    let (after, limit) = (page.cursor(List::Grants, GrantId::parse)?, page.limit()?);
     Ok(Json(s.svc.tenant_grants(&admin.scope, after, limit).await?))
 }
 

@@ -1,5 +1,6 @@
 //! SPEC §6: the platform side (global admins).
 
+use crate::domain::query::List;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -72,13 +73,13 @@ pub async fn list_tenants(
     GlobalAdmin(p): GlobalAdmin,
     AppQuery(page): AppQuery<Paging>,
 ) -> Result<Response, Error> {
-    let after = page.cursor(|c| TenantId::parse(c).map_err(|_| ()))?;
+    let after = page.cursor(List::Tenants, |c| TenantId::parse(c).map_err(|_| ()))?;
     let all = s.svc.list_tenants_for(Some(p.user_id)).await?;
     if page.limit.is_none() && after.is_none() {
         return Ok(Json(all).into_response());
     }
     let limit = page.limit()?;
-    let page = Page::window(all, |t| t.slug.clone(), false, after, limit);
+    let page = Page::window(List::Tenants, all, |t| t.slug.clone(), false, after, limit);
     let mut res = Json(page.items).into_response();
     if let Some(next) = page.next_cursor {
         let link = format!("</v1/platform/tenants?limit={limit}&cursor={next}>; rel=\"next\"");

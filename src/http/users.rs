@@ -1,5 +1,6 @@
 //! SPEC §5: users, service clients and policy of a tenant.
 
+use crate::domain::query::List;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -55,7 +56,7 @@ pub async fn list_users(
     AppQuery(q): AppQuery<UserQuery>,
 ) -> Result<impl IntoResponse, Error> {
     let limit = q.paging.limit()?;
-    let cursor = q.paging.cursor(UserId::parse)?;
+    let cursor = q.paging.cursor(List::Users, UserId::parse)?;
     if q.q.as_ref().is_some_and(|q| q.len() > 200) {
         return Err(Error::field("q", "must be at most 200 characters"));
     }
@@ -125,7 +126,7 @@ pub async fn list_clients(
     admin: TenantAdmin,
     AppQuery(page): AppQuery<Paging>,
 ) -> Result<impl IntoResponse, Error> {
-    let (after, limit) = (page.cursor(ClientId::parse)?, page.limit()?);
+    let (after, limit) = (page.cursor(List::Clients, ClientId::parse)?, page.limit()?);
     Ok(Json(s.svc.list_clients(&admin.scope, after, limit).await?))
 }
 

@@ -3,6 +3,7 @@
 //! last enabled global admin cannot be disabled, and disabling or resetting
 //! one ends their sessions and their support grants at once.
 
+use crate::domain::query::List;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -101,7 +102,7 @@ impl Service {
         let more = users.len() > limit;
         users.truncate(limit);
         let next_cursor = more
-            .then(|| users.last().map(|u| u.id.to_string()))
+            .then(|| users.last().map(|u| List::Admins.cursor(u.id)))
             .flatten();
         Ok(Page {
             items: users.iter().map(UserView::from).collect(),

@@ -1,6 +1,7 @@
 //! Reading the audit logs: verify, query, export. Appending happens only
 //! inside the use cases' write transactions.
 
+use crate::domain::query::List;
 use std::io::Write;
 
 use serde::Serialize;
@@ -173,7 +174,7 @@ impl Service {
             })
             .await?;
         let next_cursor = if more {
-            items.last().map(|e| e.seq.to_string())
+            items.last().map(|e| List::Audit.cursor(e.seq))
         } else {
             None
         };

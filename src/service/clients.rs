@@ -1,5 +1,6 @@
 //! Service clients: resource servers that introspect a tenant's tokens.
 
+use crate::domain::query::List;
 use serde::Serialize;
 use serde_json::json;
 
@@ -92,7 +93,14 @@ impl Service {
             name: c.name,
             created_at: c.created_at,
         });
-        Ok(Page::window(views, |c| c.client_id, false, after, limit))
+        Ok(Page::window(
+            List::Clients,
+            views,
+            |c| c.client_id,
+            false,
+            after,
+            limit,
+        ))
     }
 
     pub async fn delete_client(&self, scope: &TenantScope, by: Acting, id: ClientId) -> Result<()> {

@@ -2,6 +2,7 @@
 //! them — by revocation or at expiry, enforced on every request.
 
 use super::error::Checked::{Done, Refused};
+use crate::domain::query::List;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -245,7 +246,14 @@ impl Service {
             })
             .await?;
         let views = all.iter().rev().map(|g| GrantView::new(g, now));
-        Ok(Page::window(views, |g| g.id, true, after, limit))
+        Ok(Page::window(
+            List::Grants,
+            views,
+            |g| g.id,
+            true,
+            after,
+            limit,
+        ))
     }
 
     /// `GET /v1/platform/grants`: the caller's own requests and grants.
@@ -263,7 +271,14 @@ impl Service {
             .rev()
             .filter(|g| g.grantee_id == me)
             .map(|g| GrantView::new(g, now));
-        Ok(Page::window(views, |g| g.id, true, after, limit))
+        Ok(Page::window(
+            List::Grants,
+            views,
+            |g| g.id,
+            true,
+            after,
+            limit,
+        ))
     }
 
     /// The caller's active grant per tenant, for the platform's tenant list.

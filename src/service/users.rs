@@ -1,5 +1,6 @@
 //! Users of a tenant: create and list.
 
+use crate::domain::query::List;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -163,7 +164,8 @@ impl<T> Page<T> {
     /// One page of `items`, which are in list order (by `key`, ascending or
     /// `descending`): those after the cursor `after`, at most `limit`. A
     /// cursor whose item is gone still finds its place.
-    pub fn window<K: Ord + ToString>(
+    pub fn window<K: Ord + std::fmt::Display>(
+        list: List,
         items: impl IntoIterator<Item = T>,
         key: impl Fn(&T) -> K,
         descending: bool,
@@ -177,7 +179,7 @@ impl<T> Page<T> {
         });
         let items: Vec<T> = rest.by_ref().take(limit).collect();
         let next_cursor = match rest.next() {
-            Some(_) => items.last().map(|t| key(t).to_string()),
+            Some(_) => items.last().map(|t| list.cursor(key(t))),
             None => None,
         };
         Self { items, next_cursor }
@@ -262,7 +264,7 @@ impl Service {
             })
             .await?;
         let next_cursor = if more {
-            items.last().map(|u: &UserView| u.id.to_string())
+            items.last().map(|u: &UserView| List::Users.cursor(u.id))
         } else {
             None
         };
