@@ -181,6 +181,15 @@ pub(crate) fn end_grant(
     Ok(n)
 }
 
+/// Newest first, by grant id.
+fn grant_page(
+    views: impl Iterator<Item = GrantView>,
+    after: Option<GrantId>,
+    limit: usize,
+) -> Page<GrantView> {
+    Page::window(List::Grants, views, |g| g.id, true, after, limit)
+}
+
 impl Service {
     fn max_grant_secs(rx: &(impl Reads + ?Sized), t: &TenantId) -> Result<i64, StoreError> {
         rx.tenant(t)?
@@ -246,14 +255,7 @@ impl Service {
             })
             .await?;
         let views = all.iter().rev().map(|g| GrantView::new(g, now));
-        Ok(Page::window(
-            List::Grants,
-            views,
-            |g| g.id,
-            true,
-            after,
-            limit,
-        ))
+        Ok(grant_page(views, after, limit))
     }
 
     /// `GET /v1/platform/grants`: the caller's own requests and grants.
@@ -271,14 +273,7 @@ impl Service {
             .rev()
             .filter(|g| g.grantee_id == me)
             .map(|g| GrantView::new(g, now));
-        Ok(Page::window(
-            List::Grants,
-            views,
-            |g| g.id,
-            true,
-            after,
-            limit,
-        ))
+        Ok(grant_page(views, after, limit))
     }
 
     /// The caller's active grant per tenant, for the platform's tenant list.

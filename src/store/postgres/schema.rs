@@ -10,7 +10,11 @@ use crate::domain::audit::GENESIS;
 use crate::store::Ns;
 
 /// The newest migration this build applies (the length of [`MIGRATIONS`]).
-pub const VERSION: i32 = 2;
+pub const VERSION: i32 = 3;
+
+/// Migrations that also add to every namespace: [`namespace_ddl`] (all
+/// `IF NOT EXISTS`) runs again on each existing one.
+const NAMESPACE_MIGRATIONS: &[i32] = &[2, 3];
 
 /// Ordered, append-only: each entry runs once, in one transaction, under
 /// the migration lock. `{p}` is the quoted platform schema.
@@ -27,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
      EXCEPTION WHEN OTHERS THEN
          RAISE WARNING 'pg_trgm unavailable (%): q= searches will scan users', SQLERRM;
      END $m$;",
+    // 3: per namespace only: the index of revoked sessions by id.
+    "",
 ];
 
 /// The trigram index on a namespace's users, if pg_trgm is installed
@@ -123,6 +129,7 @@ pub fn namespace_ddl(schema: &str) -> String {
              revoked boolean NOT NULL, last_active bigint NOT NULL, rec bytea NOT NULL);
          CREATE INDEX IF NOT EXISTS sessions_by_user ON {s}.sessions (user_id, id);
          CREATE INDEX IF NOT EXISTS sessions_by_activity ON {s}.sessions (revoked, last_active, id);
+         CREATE INDEX IF NOT EXISTS sessions_revoked ON {s}.sessions (id) WHERE revoked;
          CREATE TABLE IF NOT EXISTS {s}.refresh (hash bytea PRIMARY KEY, session_id uuid NOT NULL,
              rec bytea NOT NULL);
          CREATE INDEX IF NOT EXISTS refresh_by_session ON {s}.refresh (session_id);
@@ -178,8 +185,8 @@ fn migrate_locked(client: &mut Client, names: &Names) -> Result<(), String> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = i as i32 + 1;
         txn.batch_execute(&sql.replace("{p}", &p)).map_err(e)?;
-        if version == 2 {
-            // Namespaces created before the extension get their index now.
+        if NAMESPACE_MIGRATIONS.contains(&version) {
+            // Namespaces created before this migration get its tables and indexes now.
             let rows = txn
                 .query(
                     "SELECT nspname::text FROM pg_namespace WHERE nspname = $1 OR nspname LIKE $2",
@@ -187,7 +194,7 @@ fn migrate_locked(client: &mut Client, names: &Names) -> Result<(), String> {
                 )
                 .map_err(e)?;
             for r in rows {
-                txn.batch_execute(&trgm_index(r.get::<_, &str>(0)))
+                txn.batch_execute(&namespace_ddl(r.get::<_, &str>(0)))
                     .map_err(e)?;
             }
         }

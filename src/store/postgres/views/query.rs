@@ -52,18 +52,48 @@ fn ids(v: impl IntoIterator<Item = SessionId>) -> Vec<Uuid> {
     v.into_iter().map(|s| uid(s.as_u128())).collect()
 }
 
+/// Up to this many users matching `q` are named by id (the by-user index
+/// serves them); more are matched by a subquery along the activity order.
+const DIRECT_USERS: i64 = 600;
+
+/// Which users' sessions a text search keeps.
+enum Matching {
+    Users(Vec<Uuid>),
+    Pattern(String),
+}
+
 impl PgTx<'_> {
+    fn matching(&self, sc: &str, text: &str) -> Result<Matching, StoreError> {
+        let pattern = contains_pattern(text);
+        let rows = self.query(
+            &format!("SELECT id FROM {sc}.users WHERE search LIKE $1 ESCAPE '\\' LIMIT $2"),
+            &[&pattern, &(DIRECT_USERS + 1)],
+        )?;
+        Ok(if rows.len() as i64 > DIRECT_USERS {
+            Matching::Pattern(pattern)
+        } else {
+            Matching::Users(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
     /// The user and text criteria of `q`, shared by both halves of a list.
-    fn who(&self, sql: &mut Sql, sc: &str, q: &SessionQuery, text: Option<&str>) {
+    fn who(&self, sql: &mut Sql, sc: &str, q: &SessionQuery, text: Option<&Matching>) {
         if let Some(u) = q.user_id {
             let p = sql.bind(uid(u.as_u128()));
             sql.conds.push(format!("user_id = {p}"));
         }
-        if let Some(t) = text {
-            let p = sql.bind(contains_pattern(t));
-            sql.conds.push(format!(
-                "user_id IN (SELECT id FROM {sc}.users WHERE search LIKE {p} ESCAPE '\\')"
-            ));
+        match text {
+            Some(Matching::Users(users)) => {
+                let p = sql.bind(users.clone());
+                sql.conds.push(format!("user_id = ANY({p})"));
+            }
+            Some(Matching::Pattern(pattern)) => {
+                let p = sql.bind(pattern.clone());
+                sql.conds.push(format!(
+                    "user_id IN (SELECT id FROM {sc}.users WHERE search LIKE {p} ESCAPE '\\')"
+                ));
+            }
+            None => {}
         }
     }
 
@@ -79,7 +109,14 @@ impl PgTx<'_> {
         if text.as_deref().is_some_and(|t| t.contains('\n')) {
             return Ok(Vec::new());
         }
-        let text = text.as_deref();
+        let text = match text.as_deref() {
+            Some(t) => match self.matching(sc, t)? {
+                Matching::Users(u) if u.is_empty() => return Ok(Vec::new()),
+                m => Some(m),
+            },
+            None => None,
+        };
+        let text = text.as_ref();
         let fresh = ids(at.fresh.keys().copied());
         let order = match q.sort {
             Sort::LastActivityDesc => "last_active DESC, id DESC",
