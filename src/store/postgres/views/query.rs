@@ -76,8 +76,11 @@ impl PgTx<'_> {
         })
     }
 
-    /// The user and text criteria of `q`, shared by both halves of a list.
-    fn who(&self, sql: &mut Sql, sc: &str, q: &SessionQuery, text: Option<&Matching>) {
+    /// The user and text criteria of `q`, shared by both halves of a list;
+    /// answers the rows to select from. Named users' sessions are gathered
+    /// apart (`OFFSET 0` keeps the planner on the by-user index instead of
+    /// walking the activity order and filtering), then sorted.
+    fn who(&self, sql: &mut Sql, sc: &str, q: &SessionQuery, text: Option<&Matching>) -> String {
         if let Some(u) = q.user_id {
             let p = sql.bind(uid(u.as_u128()));
             sql.conds.push(format!("user_id = {p}"));
@@ -85,7 +88,9 @@ impl PgTx<'_> {
         match text {
             Some(Matching::Users(users)) => {
                 let p = sql.bind(users.clone());
-                sql.conds.push(format!("user_id = ANY({p})"));
+                return format!(
+                    "(SELECT * FROM {sc}.sessions WHERE user_id = ANY({p}) OFFSET 0) AS s"
+                );
             }
             Some(Matching::Pattern(pattern)) => {
                 let p = sql.bind(pattern.clone());
@@ -95,6 +100,7 @@ impl PgTx<'_> {
             }
             None => {}
         }
+        format!("{sc}.sessions")
     }
 
     pub(super) fn query_sessions_sql(
@@ -133,7 +139,7 @@ impl PgTx<'_> {
         let mut cursor = q.cursor;
         loop {
             let mut sql = Sql::default();
-            self.who(&mut sql, sc, q, text);
+            let from = self.who(&mut sql, sc, q, text);
             if !fresh.is_empty() {
                 let p = sql.bind(fresh.clone());
                 sql.conds.push(format!("NOT (id = ANY({p}))"));
@@ -164,7 +170,7 @@ impl PgTx<'_> {
                 .iter()
                 .map(|st| {
                     format!(
-                        "(SELECT rec, last_active, id FROM {sc}.sessions WHERE {st}{and} ORDER BY {order} LIMIT {lim})"
+                        "(SELECT rec, last_active, id FROM {from} WHERE {st}{and} ORDER BY {order} LIMIT {lim})"
                     )
                 })
                 .collect();
@@ -187,7 +193,7 @@ impl PgTx<'_> {
 
         if !fresh.is_empty() {
             let mut sql = Sql::default();
-            self.who(&mut sql, sc, q, text);
+            let from = self.who(&mut sql, sc, q, text);
             match q.status {
                 StatusFilter::Active => sql.conds.push("NOT revoked".into()),
                 StatusFilter::Revoked => sql.conds.push("revoked".into()),
@@ -196,10 +202,7 @@ impl PgTx<'_> {
             let p = sql.bind(fresh);
             let rows = sql.run(
                 self,
-                &format!(
-                    "SELECT rec FROM {sc}.sessions WHERE id = ANY({p}){}",
-                    sql.and()
-                ),
+                &format!("SELECT rec FROM {from} WHERE id = ANY({p}){}", sql.and()),
             )?;
             let found: Vec<SessionRecord> = all(rows)?;
             out.extend(
