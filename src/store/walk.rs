@@ -14,7 +14,7 @@ use crate::domain::{SessionId, SessionRecord, UserId};
 /// scanning). Gathering costs ≈ 25 µs per user at 10 sessions each; a scan
 /// for 51 rows costs ≈ 1 µs per session it passes, and passes fewer the more
 /// users match: at 100k users / 1M sessions the two meet near 600 users.
-const DIRECT_USERS: usize = 600;
+pub(crate) const DIRECT_USERS: usize = 600;
 const CHUNK: usize = 256;
 /// Up to this many revoked sessions, `status=revoked&sort=created_desc`
 /// gathers them from the index instead of walking creation order.

@@ -54,7 +54,7 @@ fn ids(v: impl IntoIterator<Item = SessionId>) -> Vec<Uuid> {
 
 /// Up to this many users matching `q` are named by id (the by-user index
 /// serves them); more are matched by a subquery along the activity order.
-const DIRECT_USERS: i64 = 600;
+const DIRECT_USERS: i64 = crate::store::walk::DIRECT_USERS as i64;
 
 /// Which users' sessions a text search keeps.
 enum Matching {
