@@ -27,6 +27,8 @@ pub struct Config {
     /// A new signing key is published this long before it signs.
     pub key_prepublish_secs: i64,
     pub metrics: MetricsAccess,
+    /// Webhook hosts whose private or loopback addresses may be called.
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 /// Who may read `/metrics`, and what it shows.
@@ -58,6 +60,7 @@ impl Default for Config {
             key_rotation_days: None,
             key_prepublish_secs: 3600,
             metrics: MetricsAccess::default(),
+            webhook_allow_hosts: Vec::new(),
         }
     }
 }

@@ -209,6 +209,10 @@ pub struct ServeArgs {
     /// longer than any verifier caches the JWKS (ours says max-age=300).
     #[arg(long, env = "SESSIOND_KEY_PREPUBLISH_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(0..=2_592_000))]
     pub key_prepublish_secs: i64,
+    /// Webhook receivers on these hosts may have private, loopback or
+    /// link-local addresses (refused otherwise), e.g. `hooks.internal,10.0.0.7`.
+    #[arg(long, env = "SESSIOND_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
+    pub webhook_allow_hosts: Vec<String>,
     /// Serve `/metrics` on this address (e.g. `127.0.0.1:9464`) instead of
     /// the API port, which then answers 404 there.
     #[arg(long, env = "SESSIOND_METRICS_LISTEN")]
@@ -401,6 +405,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 token_cache_entries: a.token_cache_entries,
                 key_rotation_days: a.key_rotation_days,
                 key_prepublish_secs: a.key_prepublish_secs,
+                webhook_allow_hosts: a.webhook_allow_hosts.clone(),
                 metrics: crate::config::MetricsAccess {
                     separate: a.metrics_listen.is_some(),
                     token: a.metrics_token.clone(),

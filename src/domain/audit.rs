@@ -81,10 +81,15 @@ pub enum AuditAction {
     GlobalAdminDisabled,
     GlobalAdminEnabled,
     GlobalAdminPasswordReset,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookDeleted,
+    WebhookRedelivered,
+    WebhookDeliveryFailed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 28] = [
+    pub const ALL: [AuditAction; 33] = [
         Self::Login,
         Self::LoginFailed,
         Self::Logout,
@@ -113,6 +118,11 @@ impl AuditAction {
         Self::GlobalAdminDisabled,
         Self::GlobalAdminEnabled,
         Self::GlobalAdminPasswordReset,
+        Self::WebhookCreated,
+        Self::WebhookUpdated,
+        Self::WebhookDeleted,
+        Self::WebhookRedelivered,
+        Self::WebhookDeliveryFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -145,6 +155,11 @@ impl AuditAction {
             Self::GlobalAdminDisabled => "global_admin_disabled",
             Self::GlobalAdminEnabled => "global_admin_enabled",
             Self::GlobalAdminPasswordReset => "global_admin_password_reset",
+            Self::WebhookCreated => "webhook_created",
+            Self::WebhookUpdated => "webhook_updated",
+            Self::WebhookDeleted => "webhook_deleted",
+            Self::WebhookRedelivered => "webhook_redelivered",
+            Self::WebhookDeliveryFailed => "webhook_delivery_failed",
         }
     }
 

@@ -131,6 +131,10 @@ uuid_id!(
     /// A service client (resource server) of a tenant.
     ClientId
 );
+uuid_id!(
+    /// A webhook endpoint of a tenant.
+    WebhookId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,14 +12,16 @@ pub mod tenant;
 pub mod text;
 pub mod time;
 pub mod user;
+pub mod webhook;
 
 pub use audit::{Actor, ActorKind, AuditAction, AuditEntry, AuditEvent};
 pub use client::ClientRecord;
 pub use event::DomainEvent;
 pub use grant::{GrantRecord, GrantStatus};
-pub use ids::{ClientId, GrantId, IdError, SessionId, TenantId, UserId};
+pub use ids::{ClientId, GrantId, IdError, SessionId, TenantId, UserId, WebhookId};
 pub use policy::Policy;
 pub use session::{RevokeReason, SessionDenied, SessionRecord, SessionState, SupportMarker};
 pub use tenant::TenantRecord;
 pub use time::Timestamp;
 pub use user::{Role, UserRecord};
+pub use webhook::{DeliveryRecord, DeliveryStatus, EventKind, OutboxEvent, WebhookRecord};

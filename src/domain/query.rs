@@ -19,6 +19,8 @@ pub enum List {
     Grants,
     Tenants,
     Audit,
+    Webhooks,
+    Deliveries,
 }
 
 impl List {
@@ -30,6 +32,8 @@ impl List {
             List::Grants => "s",
             List::Tenants => "t",
             List::Audit => "e",
+            List::Webhooks => "w",
+            List::Deliveries => "d",
         }
     }
 

@@ -26,6 +26,10 @@ impl Timestamp {
         Self(self.0.saturating_add(secs.saturating_mul(1000)))
     }
 
+    pub const fn plus_millis(self, ms: i64) -> Self {
+        Self(self.0.saturating_add(ms))
+    }
+
     pub const fn minus_secs(self, secs: i64) -> Self {
         Self(self.0.saturating_sub(secs.saturating_mul(1000)))
     }

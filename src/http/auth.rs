@@ -214,7 +214,7 @@ pub async fn verify(Auth(p): Auth) -> Result<impl IntoResponse, Error> {
     Ok((StatusCode::OK, h))
 }
 
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, Secret)> {
+pub(super) fn basic_credentials(headers: &HeaderMap) -> Option<(String, Secret)> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, b64) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -16,6 +16,7 @@ pub mod platform;
 pub mod sessions;
 pub mod state;
 pub mod users;
+pub mod webhooks;
 pub mod wire;
 
 use axum::Router;
@@ -81,6 +82,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list_clients, users::create_client))
         .routes(routes!(users::delete_client))
         .routes(routes!(users::get_policy, users::put_policy))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::show, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(webhooks::stream))
         .routes(routes!(ops::jwks))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

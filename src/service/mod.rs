@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod clients;
+pub mod delivery;
 pub mod error;
 pub mod grants;
 pub mod keys;
@@ -19,6 +20,7 @@ pub mod sessions;
 pub mod tenants;
 pub mod user_admin;
 pub mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -70,6 +72,8 @@ pub struct Service {
     /// Wakes the grant scheduler when a grant starts or ends.
     grant_wakeup: tokio::sync::Notify,
     active_count_cache: std::sync::Mutex<Option<(Timestamp, ActiveCounts)>>,
+    /// The webhook delivery engine's shared state.
+    deliveries: Arc<delivery::Deliveries>,
 }
 
 impl std::fmt::Debug for Service {
@@ -113,7 +117,11 @@ impl Service {
         let passwords = tokio::task::spawn_blocking(Passwords::new)
             .await
             .map_err(|e| e.to_string())??;
+        let outbound = crate::events::outbound::Outbound::new(&config.webhook_allow_hosts)?;
+        let deliveries = delivery::Deliveries::new(outbound);
+        store.subscribe(Arc::new(delivery::Waker(deliveries.clone())));
         Ok(Arc::new(Self {
+            deliveries,
             store,
             clock,
             keys: std::sync::RwLock::new(Arc::new(keys)),
@@ -166,9 +174,9 @@ impl Service {
         }
     }
 
-    /// Run the activity flush, the grant-expiry scheduler and the retention
-    /// purge until the
-    /// returned handle is aborted.
+    /// Run the activity flush, the grant-expiry scheduler, the retention
+    /// purge, key rotation and webhook delivery until the returned handle is
+    /// aborted.
     pub fn spawn_background(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let svc = self.clone();
         let grants = self.clone();
@@ -181,6 +189,9 @@ impl Service {
             let rotator = svc.clone();
             let rotation = tokio::spawn(async move { rotator.run_key_rotation().await });
             let _abort_rotation = AbortOnDrop(rotation);
+            let sender = svc.clone();
+            let delivery = tokio::spawn(async move { sender.run_deliveries().await });
+            let _abort_delivery = AbortOnDrop(delivery);
             let mut tick = tokio::time::interval(svc.config.activity_flush);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             // While storage is down the writer logs the outage once; so do we.

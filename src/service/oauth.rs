@@ -112,7 +112,11 @@ impl Service {
     }
 
     /// HTTP Basic credentials of a service client → its tenant.
-    async fn authenticate_client(&self, client_id: &str, secret: Secret) -> Result<TenantId> {
+    pub(crate) async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: Secret,
+    ) -> Result<TenantId> {
         let id = ClientId::parse(client_id).map_err(|_| Error::InvalidClient)?;
         let found = self
             .store

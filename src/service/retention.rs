@@ -127,6 +127,11 @@ impl Service {
                 Ok(n) => tracing::info!(sessions = n, "purged sessions past retention"),
                 Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
             }
+            match self.prune_outbox().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "pruned outbox events past 7 days"),
+                Err(e) => tracing::warn!(error = %e, "outbox pruning failed; will retry"),
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 //! they write.
 
 use super::StoreError;
+use super::events_api::{EventReads, EventWrites};
 use super::ns::Ns;
 use crate::auth::TenantScope;
 use crate::domain::audit::{AuditEntry, Hash};
@@ -24,7 +25,7 @@ pub type Rx<'a> = dyn Reads + 'a;
 pub type Tx<'a> = dyn Writes + 'a;
 
 /// Reads, on a consistent snapshot or inside a write transaction.
-pub trait Reads {
+pub trait Reads: EventReads {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     fn tenant(&self, slug: &TenantId) -> Result<Option<TenantRecord>, StoreError>;
     fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
@@ -164,7 +165,7 @@ pub trait Reads {
 /// writes, and so must each closure: on redb a closure that returns `Err`
 /// after writing leaves those writes in its group commit (PostgreSQL rolls
 /// them back), so "check, then write" is the contract on both.
-pub trait Writes: Reads {
+pub trait Writes: Reads + EventWrites {
     fn put_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Insert a new tenant (and its namespace); `Conflict` if the slug is taken.
     fn insert_tenant(&mut self, t: &TenantRecord) -> Result<(), StoreError>;

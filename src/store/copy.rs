@@ -139,6 +139,20 @@ fn copy_space(from: &Store, to: &Store, space: &Space, n: &mut Copied) -> Result
                 .iter()
                 .try_for_each(|c| tx.insert_client(ns, &tenant, c))
         })?;
+        // Webhook endpoints, from the copy's (empty) outbox on: the source's
+        // events and delivery history stay with the source.
+        let sp = space.clone();
+        let hooks = from.read_blocking(move |rx| rx.webhooks(sp.ns()))?;
+        write_in(to, space, move |tx, ns| {
+            let head = tx.event_head(ns)?;
+            hooks.iter().try_for_each(|w| {
+                let w = crate::domain::WebhookRecord {
+                    cursor: head,
+                    ..w.clone()
+                };
+                tx.put_webhook(ns, &w)
+            })
+        })?;
     }
     // The audit chain, entry by entry as sealed.
     let sp = space.clone();

@@ -7,6 +7,7 @@ mod api;
 mod check;
 pub mod copy;
 mod error;
+mod events_api;
 mod ns;
 pub mod postgres;
 pub(crate) mod records;
@@ -22,6 +23,7 @@ pub use self::redb::{
 };
 pub use api::{Reads, Rx, Tx, Writes};
 pub use error::{OpenError, StoreError};
+pub use events_api::{EventReads, EventWrites};
 pub use ns::{DATA_META, KEYRING_META, Ns, SUCCESSOR_META, Space};
 pub use records::{Stored, decode, encode};
 

@@ -28,3 +28,4 @@ mod store_queries;
 mod support;
 mod tokens;
 mod users_admin;
+mod webhooks;

@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFo
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::domain::{ClientId, GrantId, Role, SessionId, TenantId, Timestamp, UserId};
+use crate::domain::{ClientId, GrantId, Role, SessionId, TenantId, Timestamp, UserId, WebhookId};
 
 const UUID_EXAMPLE: &str = "019ad0a4-5c1e-7b3a-9f10-2b7c4e8d9a01";
 
@@ -41,7 +41,7 @@ macro_rules! uuid_schema {
         }
     )*};
 }
-uuid_schema!(UserId, SessionId, GrantId, ClientId);
+uuid_schema!(UserId, SessionId, GrantId, ClientId, WebhookId);
 
 impl PartialSchema for TenantId {
     fn schema() -> RefOr<Schema> {
@@ -383,6 +383,28 @@ pub struct ClientPath {
     t: TenantId,
     /// Service client id.
     id: ClientId,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct WebhookPath {
+    /// Tenant slug.
+    t: TenantId,
+    /// Webhook endpoint id.
+    id: WebhookId,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct DeliveryPath {
+    /// Tenant slug.
+    t: TenantId,
+    /// Webhook endpoint id.
+    id: WebhookId,
+    /// The event's `seq`.
+    seq: u64,
 }
 
 #[derive(IntoParams)]

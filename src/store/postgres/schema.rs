@@ -10,11 +10,11 @@ use crate::domain::audit::GENESIS;
 use crate::store::Ns;
 
 /// The newest migration this build applies (the length of [`MIGRATIONS`]).
-pub const VERSION: i32 = 3;
+pub const VERSION: i32 = 4;
 
 /// Migrations that also add to every namespace: [`namespace_ddl`] (all
 /// `IF NOT EXISTS`) runs again on each existing one.
-const NAMESPACE_MIGRATIONS: &[i32] = &[2, 3];
+const NAMESPACE_MIGRATIONS: &[i32] = &[2, 3, 4];
 
 /// Ordered, append-only: each entry runs once, in one transaction, under
 /// the migration lock. `{p}` is the quoted platform schema.
@@ -32,6 +32,8 @@ const MIGRATIONS: &[&str] = &[
          RAISE WARNING 'pg_trgm unavailable (%): q= searches will scan users', SQLERRM;
      END $m$;",
     // 3: per namespace only: the index of revoked sessions by id.
+    "",
+    // 4: per namespace only: the revocation outbox, webhooks, deliveries.
     "",
 ];
 
@@ -139,6 +141,15 @@ pub fn namespace_ddl(schema: &str) -> String {
          CREATE TABLE IF NOT EXISTS {s}.audit_head (one boolean PRIMARY KEY DEFAULT true CHECK (one),
              seq bigint NOT NULL, hash bytea NOT NULL);
          INSERT INTO {s}.audit_head VALUES (true, 0, '\\x{genesis}') ON CONFLICT DO NOTHING;
+         CREATE TABLE IF NOT EXISTS {s}.events (seq bigint PRIMARY KEY, at bigint NOT NULL,
+             rec bytea NOT NULL);
+         CREATE TABLE IF NOT EXISTS {s}.events_head (one boolean PRIMARY KEY DEFAULT true CHECK (one),
+             seq bigint NOT NULL);
+         INSERT INTO {s}.events_head VALUES (true, 0) ON CONFLICT DO NOTHING;
+         CREATE TABLE IF NOT EXISTS {s}.webhooks (id uuid PRIMARY KEY, rec bytea NOT NULL);
+         CREATE TABLE IF NOT EXISTS {s}.deliveries (webhook uuid NOT NULL, seq bigint NOT NULL,
+             due bigint, rec bytea NOT NULL, PRIMARY KEY (webhook, seq));
+         CREATE INDEX IF NOT EXISTS deliveries_due ON {s}.deliveries (due) WHERE due IS NOT NULL;
          {trgm}",
         trgm = trgm_index(schema)
     )

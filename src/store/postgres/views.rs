@@ -24,6 +24,7 @@ use crate::store::api::{Reads, Writes, extends, own_grant, session_event};
 use crate::store::records::{Stored, decode, encode};
 use crate::store::{Ns, StoreError};
 
+mod outbox;
 mod query;
 
 /// Prepared statements of one connection, by SQL text.
@@ -228,7 +229,8 @@ impl<'c> PgTx<'c> {
             &[&id, &user, &revoked, &last, &bytes],
         )?;
         self.events.extend(session_event(ns, old, s));
-        Ok(())
+        let ev = crate::store::events_api::revocation(ns, old, s);
+        self.append_events(ns, ev.into_iter().collect())
     }
 
     /// The schema and its chain head, row-locked: the lock keeps the chain
@@ -781,6 +783,7 @@ impl Writes for PgTx<'_> {
         }
         let (mut cid, mut crev, mut clast, mut crec) = (vec![], vec![], vec![], vec![]);
         let mut changed = Vec::new();
+        let mut outbox = Vec::new();
         for id in ids {
             let Some(old) = found.remove(id) else {
                 continue;
@@ -793,6 +796,7 @@ impl Writes for PgTx<'_> {
             crec.push(bytes);
             changed.push(*id);
             self.events.extend(session_event(ns, Some(&old), &new));
+            outbox.extend(crate::store::events_api::revocation(ns, Some(&old), &new));
         }
         if !changed.is_empty() {
             self.query(
@@ -804,6 +808,7 @@ impl Writes for PgTx<'_> {
                 &[&cid, &crev, &clast, &crec],
             )?;
         }
+        self.append_events(ns, outbox)?;
         Ok(changed)
     }
 

@@ -14,6 +14,7 @@ mod grant;
 mod session;
 mod tenant;
 mod user;
+mod webhook;
 
 #[cfg(test)]
 mod golden;

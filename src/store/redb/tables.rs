@@ -48,10 +48,18 @@ pub enum Kind {
     Audit,
     /// grant id → GrantRecord (tenants only); since schema 5
     Grants,
+    /// seq → OutboxEvent: the revocation outbox (tenants only)
+    Events,
+    /// webhook id → WebhookRecord
+    Webhooks,
+    /// (webhook id, seq) → DeliveryRecord
+    Deliveries,
+    /// (next attempt ms, webhook id, seq) → (): pending deliveries only
+    DeliveriesDue,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Users,
         Kind::UsersByEmail,
         Kind::UserTrigrams,
@@ -63,6 +71,10 @@ impl Kind {
         Kind::Clients,
         Kind::Audit,
         Kind::Grants,
+        Kind::Events,
+        Kind::Webhooks,
+        Kind::Deliveries,
+        Kind::DeliveriesDue,
     ];
 
     fn as_str(self) -> &'static str {
@@ -78,6 +90,10 @@ impl Kind {
             Kind::Clients => "clients",
             Kind::Audit => "audit",
             Kind::Grants => "grants",
+            Kind::Events => "events",
+            Kind::Webhooks => "webhooks",
+            Kind::Deliveries => "deliveries",
+            Kind::DeliveriesDue => "deliveries_due",
         }
     }
 }
@@ -102,6 +118,9 @@ pub enum Record {
     Refresh,
     Client,
     Audit,
+    Event,
+    Webhook,
+    Delivery,
 }
 
 /// Something done to every table, with its key and value types.
@@ -185,6 +204,18 @@ fn each_namespace_table(ns: Ns<'_>, t: &mut impl EachTable) -> Result<(), super:
             )?,
             Kind::Audit => t.table(TableDefinition::<u64, &[u8]>::new(&name), Record::Audit)?,
             Kind::Grants => t.table(TableDefinition::<u128, &[u8]>::new(&name), Record::Grant)?,
+            Kind::Events => t.table(TableDefinition::<u64, &[u8]>::new(&name), Record::Event)?,
+            Kind::Webhooks => {
+                t.table(TableDefinition::<u128, &[u8]>::new(&name), Record::Webhook)?
+            }
+            Kind::Deliveries => t.table(
+                TableDefinition::<(u128, u64), &[u8]>::new(&name),
+                Record::Delivery,
+            )?,
+            Kind::DeliveriesDue => t.table(
+                TableDefinition::<(i64, u128, u64), ()>::new(&name),
+                Record::None,
+            )?,
         }
     }
     Ok(())
@@ -201,7 +232,7 @@ mod tests {
     use crate::domain::TenantId;
     use std::collections::HashSet;
 
-    const KINDS: [Kind; 11] = Kind::ALL;
+    const KINDS: [Kind; 15] = Kind::ALL;
 
     #[test]
     fn no_two_namespaces_share_a_table() {

@@ -22,9 +22,11 @@ use crate::store::api::{Reads, Writes, extends, own_grant, session_event};
 
 macro_rules! def {
     ($name:ident : $k:ty => $v:ty) => {
-        TableDefinition::<$k, $v>::new(&$name)
+        redb::TableDefinition::<$k, $v>::new(&$name)
     };
 }
+
+mod outbox;
 
 /// A transaction tables can be opened from. Not for use outside the store.
 pub trait Source {
@@ -87,8 +89,16 @@ impl<'a> WriteTx<'a> {
         std::mem::take(&mut self.events)
     }
 
-    fn session_events(&mut self, ns: Ns<'_>, old: Option<&SessionRecord>, new: &SessionRecord) {
+    /// The after-commit events of a session write, and its outbox event
+    /// in this transaction.
+    fn session_events(
+        &mut self,
+        ns: Ns<'_>,
+        old: Option<&SessionRecord>,
+        new: &SessionRecord,
+    ) -> Result<(), StoreError> {
         self.events.extend(session_event(ns, old, new));
+        self.outbox(ns, old, new)
     }
 
     fn write_session(
@@ -102,7 +112,7 @@ impl<'a> WriteTx<'a> {
         let by_activity = table_name(ns, Kind::SessionsByActivity);
         self.table(def!(sessions: u128 => &[u8]))?
             .insert(s.id.as_u128(), encode(s).as_slice())?;
-        self.session_events(ns, old, s);
+        self.session_events(ns, old, s)?;
         if old.is_none() {
             self.table(def!(by_user: (u128, u128) => ()))?
                 .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
@@ -611,7 +621,7 @@ impl Writes for WriteTx<'_> {
                 idx.insert(key(&new), ())?;
             }
             changed.push(id);
-            self.session_events(ns, Some(&old), &new);
+            self.session_events(ns, Some(&old), &new)?;
         }
         Ok(changed)
     }

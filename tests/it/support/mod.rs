@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod process;
+pub mod receiver;
 
 use std::sync::Arc;
 

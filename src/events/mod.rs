@@ -3,6 +3,9 @@
 //! caller. A subscriber therefore sees a revocation before its revoker does,
 //! and never sees a write that was rolled back or re-applied.
 
+pub mod outbound;
+pub mod sign;
+
 use std::sync::{Arc, RwLock};
 
 use crate::domain::DomainEvent;

@@ -1,0 +1,266 @@
+//! The revocation outbox and what reads it: webhook endpoints and their
+//! deliveries. Pure types and rules (backoff, filters); the clock is passed in.
+
+use std::fmt;
+
+use super::{RevokeReason, SessionId, Timestamp, UserId, WebhookId};
+
+/// One committed change downstream services hear about. Written by the store
+/// in the same transaction as the change; `seq` grows by one per event
+/// within a tenant, in commit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// An active session was revoked (at most once per session).
+    SessionRevoked {
+        session: SessionId,
+        user: UserId,
+        /// The person who revoked it; `None` for the system.
+        by: Option<UserId>,
+        reason: RevokeReason,
+        /// A global admin's support session.
+        support: bool,
+    },
+}
+
+impl EventKind {
+    /// The event type named in webhook bodies, filters and the stream.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::SessionRevoked { .. } => SESSION_REVOKED,
+        }
+    }
+}
+
+pub const SESSION_REVOKED: &str = "session.revoked";
+/// Every event type an endpoint may subscribe to.
+pub const EVENT_TYPES: [&str; 1] = [SESSION_REVOKED];
+
+/// Who ended a session, as CAEP's `initiating_entity` names it.
+pub fn initiating_entity(reason: RevokeReason, by: Option<UserId>) -> &'static str {
+    use RevokeReason::*;
+    match reason {
+        UserLogout => "user",
+        RefreshTokenReuse | GrantExpired => "policy",
+        _ if by.is_some() => "admin",
+        _ => "system",
+    }
+}
+
+/// A plain webhook endpoint of a tenant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: WebhookId,
+    pub url: String,
+    /// The HMAC key (Standard Webhooks: shown once as `whsec_` + base64).
+    pub key: [u8; 32],
+    pub enabled: bool,
+    /// Event types delivered; every type when empty.
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    pub created_at: Timestamp,
+    /// The outbox is fanned out to this endpoint's queue up to this seq.
+    pub cursor: u64,
+}
+
+impl WebhookRecord {
+    pub fn wants(&self, kind: &EventKind) -> bool {
+        self.enabled
+            && (self.events.is_empty() || self.events.iter().any(|e| e == kind.type_name()))
+    }
+}
+
+impl fmt::Debug for WebhookRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookRecord")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("enabled", &self.enabled)
+            .field("events", &self.events)
+            .field("cursor", &self.cursor)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt at `next_at`.
+    Pending,
+    Delivered,
+    /// Given up after [`RETRY_FOR_SECS`].
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// One outbox event on its way to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub webhook: WebhookId,
+    pub seq: u64,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub created_at: Timestamp,
+    /// When a pending delivery is next tried.
+    pub next_at: Timestamp,
+    pub last_attempt_at: Option<Timestamp>,
+    /// The receiver's HTTP status of the last attempt, if it answered.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+}
+
+/// Deliveries are retried for a day, then marked failed.
+pub const RETRY_FOR_SECS: i64 = 24 * 3600;
+
+impl DeliveryRecord {
+    pub fn new(webhook: WebhookId, seq: u64, now: Timestamp) -> Self {
+        Self {
+            webhook,
+            seq,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            created_at: now,
+            next_at: now,
+            last_attempt_at: None,
+            last_status: None,
+            last_error: None,
+        }
+    }
+
+    /// The record after one attempt: delivered, retried later, or failed.
+    /// `jitter` in [0, 1) spreads the retries of many deliveries.
+    pub fn after_attempt(&self, now: Timestamp, outcome: Result<u16, String>, jitter: f64) -> Self {
+        let mut d = self.clone();
+        d.attempts += 1;
+        d.last_attempt_at = Some(now);
+        match outcome {
+            Ok(status) if (200..300).contains(&status) => {
+                d.status = DeliveryStatus::Delivered;
+                d.last_status = Some(status);
+                d.last_error = None;
+            }
+            other => {
+                let (status, error) = match other {
+                    Ok(s) => (Some(s), format!("the receiver answered {s}")),
+                    Err(e) => (None, e),
+                };
+                d.last_status = status;
+                d.last_error = Some(error);
+                let next = now.plus_millis(backoff_millis(d.attempts, jitter));
+                if next.millis() >= self.created_at.plus_secs(RETRY_FOR_SECS).millis() {
+                    d.status = DeliveryStatus::Failed;
+                } else {
+                    d.next_at = next;
+                }
+            }
+        }
+        d
+    }
+
+    /// A manual redelivery: pending again, due now, with a fresh retry window.
+    pub fn redeliver(&self, now: Timestamp) -> Self {
+        Self {
+            status: DeliveryStatus::Pending,
+            created_at: now,
+            next_at: now,
+            ..self.clone()
+        }
+    }
+}
+
+/// Exponential backoff from 5 s, capped at an hour, with up to half of it
+/// added as jitter.
+pub fn backoff_millis(attempts: u32, jitter: f64) -> i64 {
+    let base = 5_000i64.saturating_mul(1i64 << attempts.saturating_sub(1).min(20));
+    let base = base.min(3_600_000);
+    base + (base as f64 * 0.5 * jitter.clamp(0.0, 1.0)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Timestamp = Timestamp::from_millis(1_800_000_000_000);
+
+    #[test]
+    fn backoff_grows_then_caps() {
+        assert_eq!(backoff_millis(1, 0.0), 5_000);
+        assert_eq!(backoff_millis(2, 0.0), 10_000);
+        assert_eq!(backoff_millis(5, 0.0), 80_000);
+        assert_eq!(backoff_millis(40, 0.0), 3_600_000);
+        assert!(backoff_millis(3, 0.99) > backoff_millis(3, 0.0));
+        assert!(backoff_millis(3, 0.99) < backoff_millis(4, 0.0));
+    }
+
+    #[test]
+    fn an_attempt_delivers_retries_or_gives_up_after_a_day() {
+        let d = DeliveryRecord::new(WebhookId::new_v7(), 7, T);
+        let ok = d.after_attempt(T, Ok(202), 0.0);
+        assert_eq!((ok.status, ok.attempts), (DeliveryStatus::Delivered, 1));
+        let again = d.after_attempt(T, Ok(500), 0.0);
+        assert_eq!(again.status, DeliveryStatus::Pending);
+        assert_eq!(again.next_at, T.plus_millis(5_000));
+        assert_eq!(again.last_status, Some(500));
+        let late = d.after_attempt(T.plus_secs(RETRY_FOR_SECS - 1), Err("refused".into()), 0.0);
+        assert_eq!(late.status, DeliveryStatus::Failed);
+        assert_eq!(late.last_error.as_deref(), Some("refused"));
+        let back = late.redeliver(T.plus_secs(RETRY_FOR_SECS));
+        assert_eq!(back.status, DeliveryStatus::Pending);
+        assert_eq!(back.next_at, T.plus_secs(RETRY_FOR_SECS));
+    }
+
+    #[test]
+    fn filters_and_initiators() {
+        let kind = EventKind::SessionRevoked {
+            session: SessionId::new_v7(),
+            user: UserId::new_v7(),
+            by: None,
+            reason: RevokeReason::UserLogout,
+            support: false,
+        };
+        let mut w = WebhookRecord {
+            id: WebhookId::new_v7(),
+            url: "https://example.org/hook".into(),
+            key: [0; 32],
+            enabled: true,
+            events: vec![],
+            description: None,
+            created_at: T,
+            cursor: 0,
+        };
+        assert!(w.wants(&kind));
+        w.events = vec!["session.created".into()];
+        assert!(!w.wants(&kind));
+        w.events = vec![SESSION_REVOKED.into()];
+        w.enabled = false;
+        assert!(!w.wants(&kind));
+        let admin = Some(UserId::new_v7());
+        assert_eq!(initiating_entity(RevokeReason::UserLogout, None), "user");
+        assert_eq!(
+            initiating_entity(RevokeReason::AdminRevoked, admin),
+            "admin"
+        );
+        assert_eq!(
+            initiating_entity(RevokeReason::UserDisabled, None),
+            "system"
+        );
+        assert_eq!(
+            initiating_entity(RevokeReason::RefreshTokenReuse, None),
+            "policy"
+        );
+    }
+}
