@@ -24,6 +24,7 @@ mod pg_tls;
 mod retention;
 mod sessions;
 mod store_api;
+mod store_events;
 mod store_queries;
 mod support;
 mod tokens;

@@ -163,6 +163,57 @@ fn golden_tenant_grant_client_audit_keyring() {
 }
 
 #[test]
+fn golden_outbox_webhook_delivery() {
+    let e = OutboxEvent {
+        seq: 3,
+        at: Timestamp::from_millis(4),
+        kind: EventKind::SessionRevoked {
+            session: SessionId::from_u128(5),
+            user: UserId::from_u128(6),
+            by: Some(UserId::from_u128(7)),
+            reason: RevokeReason::BulkRevoked,
+            support: true,
+        },
+    };
+    let w = WebhookRecord {
+        id: WebhookId::from_u128(8),
+        url: "h".into(),
+        key: [9; 32],
+        enabled: true,
+        events: vec!["e".into()],
+        description: None,
+        created_at: Timestamp::from_millis(10),
+        cursor: 11,
+    };
+    let d = DeliveryRecord {
+        webhook: WebhookId::from_u128(8),
+        seq: 3,
+        status: DeliveryStatus::Failed,
+        attempts: 2,
+        created_at: Timestamp::from_millis(12),
+        next_at: Timestamp::from_millis(13),
+        last_attempt_at: Some(Timestamp::from_millis(14)),
+        last_status: Some(500),
+        last_error: Some("x".into()),
+    };
+    let got = [
+        hex::encode(encode(&e)),
+        hex::encode(encode(&w)),
+        hex::encode(encode(&d)),
+    ];
+    let want = [
+        // seq 3, at 4 ms (zigzag 08), variant 0, session 5, user 6, by 7, bulk_revoked (8), support
+        "01030800050601070801",
+        "0108016809090909090909090909090909090909090909090909090909090909090909090101016500140b",
+        "0108030202181a011c01f403010178",
+    ];
+    assert_eq!(got, want);
+    assert_eq!(decode::<OutboxEvent>(&encode(&e)).unwrap(), e);
+    assert_eq!(decode::<WebhookRecord>(&encode(&w)).unwrap(), w);
+    assert_eq!(decode::<DeliveryRecord>(&encode(&d)).unwrap(), d);
+}
+
+#[test]
 fn unknown_version_and_garbage_are_corrupt_not_panics() {
     assert!(matches!(
         decode::<RefreshRecord>(&[]),
