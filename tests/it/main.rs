@@ -30,3 +30,4 @@ mod support;
 mod tokens;
 mod users_admin;
 mod webhooks;
+mod webhooks_blackbox;

@@ -59,7 +59,14 @@ async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> Sta
 
 impl Receiver {
     pub async fn start() -> Self {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(0).await
+    }
+
+    /// On a given port (a receiver that comes back where it was).
+    pub async fn start_on(port: u16) -> Self {
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let addr = l.local_addr().unwrap();
         let r = Receiver {
             inner: Arc::default(),
