@@ -27,6 +27,10 @@ pub struct Config {
     /// A new signing key is published this long before it signs.
     pub key_prepublish_secs: i64,
     pub metrics: MetricsAccess,
+    /// Where clients reach this server (`https://sessiond.example.org`): SSF
+    /// issuers are `{public_url}/tenants/{t}`.
+    /// `None`: the address the server listens on (`serve` fills it in).
+    pub public_url: Option<String>,
     /// Webhook hosts whose private or loopback addresses may be called.
     pub webhook_allow_hosts: Vec<String>,
 }
@@ -60,6 +64,7 @@ impl Default for Config {
             key_rotation_days: None,
             key_prepublish_secs: 3600,
             metrics: MetricsAccess::default(),
+            public_url: None,
             webhook_allow_hosts: Vec::new(),
         }
     }

@@ -32,13 +32,17 @@ pub async fn serve(opts: ServeOptions) -> Result<(), String> {
     let shutdown = shutdown_signal()?;
     let store = Store::open_at(&opts.location).map_err(|e| e.to_string())?;
     let closer = store.closer();
-    let svc = Service::start(store, Arc::new(SystemClock), opts.config.clone()).await?;
-
-    // Bind first so the messages below can name the real address.
+    // Bind first so the messages below (and the default public URL) name the real address.
     let listener = tokio::net::TcpListener::bind(&opts.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut config = opts.config.clone();
+    config
+        .public_url
+        .get_or_insert_with(|| format!("http://{addr}"));
+    let svc = Service::start(store, Arc::new(SystemClock), config).await?;
+
     let ui = format!("http://{addr}/");
 
     let (email, password) = (

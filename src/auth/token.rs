@@ -204,6 +204,25 @@ impl Keys {
         jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| e.to_string())
     }
 
+    /// Another kind of JWT under the same keys (Security Event Tokens, logout
+    /// tokens), explicitly typed so that no verifier takes it for an access
+    /// token (which must be `at+jwt`, with our audience).
+    pub fn sign_typed(
+        &self,
+        typ: &str,
+        claims: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<String, String> {
+        if typ == TYP {
+            return Err("only access tokens are typed at+jwt".into());
+        }
+        let key = self.signer(now).ok_or("the key ring is empty")?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| e.to_string())
+    }
+
     /// Signature, header and claims; then expiry against `now`.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, TokenError> {
         let claims = self.verify_ignoring_expiry(token, now)?;

@@ -209,6 +209,10 @@ pub struct ServeArgs {
     /// longer than any verifier caches the JWKS (ours says max-age=300).
     #[arg(long, env = "SESSIOND_KEY_PREPUBLISH_SECS", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(0..=2_592_000))]
     pub key_prepublish_secs: i64,
+    /// The URL clients reach this server at (SSF issuers are
+    /// `{public-url}/tenants/{t}`); default `http://{listen}`.
+    #[arg(long, env = "SESSIOND_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Webhook receivers on these hosts may have private, loopback or
     /// link-local addresses (refused otherwise), e.g. `hooks.internal,10.0.0.7`.
     #[arg(long, env = "SESSIOND_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
@@ -231,6 +235,20 @@ pub struct ServeArgs {
 }
 
 /// A secret value: kept out of `Debug` output.
+/// `--public-url`: an http(s) URL with a host and no query, kept without a
+/// trailing `/`; `None` means "the address we listen on".
+fn public_url(given: Option<&str>) -> Result<Option<String>, String> {
+    let Some(u) = given else { return Ok(None) };
+    let u = u.trim().trim_end_matches('/');
+    crate::events::outbound::check_url(u).map_err(|e| format!("--public-url {u:?}: {e}"))?;
+    if u.contains(['?', '#']) {
+        return Err(format!(
+            "--public-url {u:?}: must have no query or fragment"
+        ));
+    }
+    Ok(Some(u.to_owned()))
+}
+
 fn database_url(s: &str) -> Result<Secret, String> {
     let t = s.trim();
     if t.starts_with("postgres://") || t.starts_with("postgresql://") {
@@ -406,6 +424,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 key_rotation_days: a.key_rotation_days,
                 key_prepublish_secs: a.key_prepublish_secs,
                 webhook_allow_hosts: a.webhook_allow_hosts.clone(),
+                public_url: public_url(a.public_url.as_deref())?,
                 metrics: crate::config::MetricsAccess {
                     separate: a.metrics_listen.is_some(),
                     token: a.metrics_token.clone(),

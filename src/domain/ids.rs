@@ -133,7 +133,7 @@ uuid_id!(
 );
 uuid_id!(
     /// A webhook endpoint of a tenant.
-    WebhookId
+    EndpointId
 );
 
 #[cfg(test)]

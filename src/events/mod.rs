@@ -5,6 +5,7 @@
 
 pub mod outbound;
 pub mod sign;
+pub mod tokens;
 
 use std::sync::{Arc, RwLock};
 

@@ -83,8 +83,16 @@ impl std::fmt::Debug for Outbound {
     }
 }
 
+/// The receiver's status and the start of its answer (at most 4 KiB, for
+/// error codes such as RFC 8935's `err`; never logged).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Bytes,
+}
+
 /// The receiver's answer, or why there was none.
-pub type Answer = Result<u16, String>;
+pub type Answer = Result<Reply, String>;
 
 impl Outbound {
     pub fn new(allow: &[String]) -> Result<Self, String> {
@@ -203,18 +211,24 @@ where
         .map_err(|e| format!("the request failed: {e}"));
     let out = match res {
         Ok(r) => {
+            // A redirect is answered as it is (not followed): not a 2xx, so retried.
             let status = r.status().as_u16();
-            // Drain a little of the body so the exchange ends cleanly; never keep it.
             let mut body = r.into_body();
-            let mut seen = 0usize;
-            while seen < 64 * 1024 {
+            let mut kept = Vec::new();
+            while kept.len() < 4096 {
                 match body.frame().await {
-                    Some(Ok(f)) => seen += f.data_ref().map_or(0, |d| d.len()),
+                    Some(Ok(f)) => {
+                        if let Some(d) = f.data_ref() {
+                            kept.extend_from_slice(&d[..d.len().min(4096 - kept.len())]);
+                        }
+                    }
                     _ => break,
                 }
             }
-            // A redirect is answered as it is (not followed): not a 2xx, so retried.
-            Ok(status)
+            Ok(Reply {
+                status,
+                body: Bytes::from(kept),
+            })
         }
         Err(e) => Err(e),
     };

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod platform;
 pub mod sessions;
+pub mod ssf;
 pub mod state;
 pub mod users;
 pub mod webhooks;
@@ -87,6 +88,17 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(webhooks::stream))
+        .routes(routes!(ssf::configuration))
+        .routes(routes!(
+            ssf::create_stream,
+            ssf::read_stream,
+            ssf::update_stream,
+            ssf::replace_stream,
+            ssf::delete_stream
+        ))
+        .routes(routes!(ssf::read_status, ssf::update_status))
+        .routes(routes!(ssf::verify))
+        .routes(routes!(ssf::poll))
         .routes(routes!(ops::jwks))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))

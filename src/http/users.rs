@@ -103,6 +103,9 @@ pub async fn create_user(
 pub struct NewClientBody {
     #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// OIDC Back-Channel Logout 1.0: a `logout_token` is POSTed here for
+    /// every session of the tenant that ends.
+    backchannel_logout_uri: Option<String>,
 }
 
 #[utoipa::path(
@@ -158,7 +161,16 @@ pub async fn create_client(
     let by = Acting::principal(&admin.principal, meta);
     Ok((
         StatusCode::CREATED,
-        Json(s.svc.create_client(&admin.scope, by, &b.name).await?),
+        Json(
+            s.svc
+                .create_client(
+                    &admin.scope,
+                    by,
+                    &b.name,
+                    b.backchannel_logout_uri.as_deref(),
+                )
+                .await?,
+        ),
     ))
 }
 

@@ -21,7 +21,7 @@ use super::openapi::responses::{
 use super::openapi::schemas::{DeliveryPath, TenantPath, WebhookPath};
 use super::state::AppState;
 use crate::auth::TenantScope;
-use crate::domain::WebhookId;
+use crate::domain::EndpointId;
 use crate::domain::query::List;
 use crate::service::users::{Acting, Page};
 use crate::service::webhooks::{
@@ -29,8 +29,8 @@ use crate::service::webhooks::{
 };
 use crate::service::{ClientMeta, Error, Service};
 
-fn webhook_id(s: &str) -> Result<WebhookId, Error> {
-    WebhookId::parse(s).map_err(|_| Error::field("id", "must be a UUID"))
+fn webhook_id(s: &str) -> Result<EndpointId, Error> {
+    EndpointId::parse(s).map_err(|_| Error::field("id", "must be a UUID"))
 }
 
 #[utoipa::path(
@@ -88,7 +88,7 @@ pub async fn list(
     AppQuery(page): AppQuery<Paging>,
 ) -> Result<impl IntoResponse, Error> {
     let (after, limit) = (
-        page.cursor(List::Webhooks, WebhookId::parse)?,
+        page.cursor(List::Webhooks, EndpointId::parse)?,
         page.limit()?,
     );
     Ok(Json(s.svc.list_webhooks(&admin.scope, after, limit).await?))

@@ -8,19 +8,17 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde_json::json;
 
-use super::webhooks::{event_id, event_json};
+use super::outgoing::{Verdict, judge};
 use super::{Result, Service};
 use crate::auth::TenantScope;
 use crate::domain::{
-    Actor, AuditAction, AuditEvent, DeliveryRecord, DeliveryStatus, DomainEvent, Timestamp,
-    WebhookId,
+    Actor, AuditAction, AuditEvent, DeliveryRecord, DeliveryStatus, DomainEvent, EndpointId,
+    Timestamp,
 };
 use crate::events::Subscriber;
 use crate::events::outbound::Outbound;
-use crate::events::sign::signature;
 use crate::store::{Ns, StoreError};
 
 /// One request may take this long (connect, TLS, answer).
@@ -40,7 +38,7 @@ pub struct Deliveries {
     /// Wakes every live stream waiting for an event.
     committed: tokio::sync::Notify,
     /// Endpoints with a queue being sent now.
-    in_flight: Mutex<HashSet<WebhookId>>,
+    in_flight: Mutex<HashSet<EndpointId>>,
 }
 
 impl Deliveries {
@@ -58,14 +56,14 @@ impl Deliveries {
         self.committed.notified()
     }
 
-    fn claim(&self, w: WebhookId) -> bool {
+    fn claim(&self, w: EndpointId) -> bool {
         self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(w)
     }
 
-    fn release(&self, w: WebhookId) {
+    fn release(&self, w: EndpointId) {
         self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -95,7 +93,7 @@ impl Subscriber for Waker {
 }
 
 /// Releases an endpoint's queue when its task ends, however it ends.
-struct Claim(Arc<Deliveries>, WebhookId);
+struct Claim(Arc<Deliveries>, EndpointId);
 
 impl Drop for Claim {
     fn drop(&mut self) {
@@ -169,7 +167,7 @@ impl Service {
                         return Ok((false, Vec::new()));
                     }
                     let head = rx.event_head(ns)?;
-                    let behind = hooks.iter().any(|w| w.cursor < head);
+                    let behind = hooks.iter().any(|w| w.cursor < head && !w.holds());
                     Ok((behind, rx.due_deliveries(ns, now, ROUND)?))
                 })
                 .await?;
@@ -184,7 +182,7 @@ impl Service {
             };
             queued += due.len();
             oldest = due.iter().map(|d| d.created_at).chain(oldest).min();
-            let mut queues: BTreeMap<WebhookId, Vec<DeliveryRecord>> = BTreeMap::new();
+            let mut queues: BTreeMap<EndpointId, Vec<DeliveryRecord>> = BTreeMap::new();
             for d in due {
                 queues.entry(d.webhook).or_default().push(d);
             }
@@ -207,9 +205,30 @@ impl Service {
         Ok(started)
     }
 
+    /// [`Service::fan_out`] now, for a poll that should not wait for a round.
+    pub(crate) async fn fan_out_now(&self, scope: &TenantScope) -> Result<()> {
+        self.fan_out(scope, self.now()).await
+    }
+
     /// Give every endpoint behind the outbox head a delivery per event it
     /// wants, and move its cursor, in one transaction.
     async fn fan_out(&self, scope: &TenantScope, now: Timestamp) -> Result<()> {
+        let s = scope.clone();
+        // Most calls find nothing to do: no write (and no commit) for those.
+        let behind = self
+            .store
+            .read(move |rx| {
+                let ns = Ns::from(&s);
+                let head = rx.event_head(ns)?;
+                Ok(rx
+                    .webhooks(ns)?
+                    .iter()
+                    .any(|w| w.cursor < head && !w.holds()))
+            })
+            .await?;
+        if !behind {
+            return Ok(());
+        }
         let s = scope.clone();
         let made = self
             .store
@@ -218,13 +237,14 @@ impl Service {
                 let head = tx.event_head(ns)?;
                 let mut made = 0u64;
                 for mut w in tx.webhooks(ns)? {
-                    if w.cursor >= head {
+                    // A paused stream's events wait in the outbox.
+                    if w.cursor >= head || w.holds() {
                         continue;
                     }
                     let events = tx.events_after(ns, w.cursor, FAN_OUT)?;
                     for e in &events {
                         if w.wants(&e.kind) {
-                            tx.put_delivery(ns, &DeliveryRecord::new(w.id, e.seq, now))?;
+                            tx.put_delivery(ns, &DeliveryRecord::for_endpoint(&w, e.seq, now))?;
                             made += 1;
                         }
                     }
@@ -240,7 +260,7 @@ impl Service {
 
     /// Send one endpoint's due deliveries in order; stop at the first that
     /// fails (the receiver is in trouble: the rest wait for a later round).
-    async fn send_queue(&self, scope: &TenantScope, w: WebhookId, queue: Vec<DeliveryRecord>) {
+    async fn send_queue(&self, scope: &TenantScope, w: EndpointId, queue: Vec<DeliveryRecord>) {
         for d in queue {
             match self.attempt(scope, w, d).await {
                 Ok(true) => {}
@@ -254,7 +274,7 @@ impl Service {
     }
 
     /// One attempt; `true` if it was delivered.
-    async fn attempt(&self, scope: &TenantScope, w: WebhookId, d: DeliveryRecord) -> Result<bool> {
+    async fn attempt(&self, scope: &TenantScope, w: EndpointId, d: DeliveryRecord) -> Result<bool> {
         let s = scope.clone();
         let seq = d.seq;
         let (hook, event) = self
@@ -271,38 +291,35 @@ impl Service {
         let Some(hook) = hook else { return Ok(false) };
         let tenant = scope.tenant();
         let now = self.now();
-        let outcome = match (&event, hook.enabled) {
-            (_, false) => Err("the endpoint is disabled".to_owned()),
-            (None, _) => Err("the event is no longer in the outbox".to_owned()),
-            (Some(e), true) => {
-                let body = Bytes::from(event_json(tenant, e).to_string());
-                let id = event_id(tenant, seq);
-                let ts = now.unix_secs();
-                let sig = signature(&hook.key, &id, ts, &body);
-                let headers = [
-                    ("webhook-id", id),
-                    ("webhook-timestamp", ts.to_string()),
-                    ("webhook-signature", sig),
-                ];
-                self.deliveries
-                    .outbound
-                    .post(
-                        &hook.url,
-                        "application/json",
-                        &headers,
-                        body,
-                        ATTEMPT_DEADLINE,
-                    )
-                    .await
+        let verdict = if !hook.enabled {
+            Verdict::Permanent(None, "the endpoint is disabled".into())
+        } else {
+            match self.outgoing(tenant, &hook, seq, event.as_ref(), now) {
+                Err(why) => Verdict::Permanent(None, why),
+                Ok(out) => {
+                    let headers: Vec<(&str, String)> = out.headers;
+                    let answer = self
+                        .deliveries
+                        .outbound
+                        .post(
+                            &hook.url,
+                            out.content_type,
+                            &headers,
+                            out.body,
+                            ATTEMPT_DEADLINE,
+                        )
+                        .await;
+                    judge(&hook.kind, answer)
+                }
             }
         };
-        // Nothing to retry for a disabled endpoint or a pruned event.
-        let permanent = !hook.enabled || event.is_none();
+        let outcome = match verdict {
+            Verdict::Delivered(status) => Ok(status),
+            Verdict::Retry(status, why) => Err((status, why, false)),
+            Verdict::Permanent(status, why) => Err((status, why, true)),
+        };
         let after = self.now();
-        let mut next = d.after_attempt(after, outcome, jitter());
-        if permanent && next.status == DeliveryStatus::Pending {
-            next.status = DeliveryStatus::Failed;
-        }
+        let next = d.after_attempt(after, outcome, jitter());
         let delivered = next.status == DeliveryStatus::Delivered;
         let result = match next.status {
             DeliveryStatus::Delivered => "delivered",

@@ -8,11 +8,11 @@ use super::error::Problems;
 use super::users::{Acting, Page};
 use super::{Error, Result, Service};
 use crate::auth::{Secret, TenantScope};
+use crate::domain::outbox::{EVENT_TYPES, EndpointKind, initiating_entity};
 use crate::domain::query::List;
-use crate::domain::webhook::{EVENT_TYPES, initiating_entity};
 use crate::domain::{
-    AuditAction, DeliveryRecord, DeliveryStatus, EventKind, OutboxEvent, TenantId, Timestamp,
-    WebhookId, WebhookRecord,
+    AuditAction, DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, EventKind,
+    OutboxEvent, TenantId, Timestamp,
 };
 use crate::events::outbound::check_url;
 use crate::events::sign::secret_text;
@@ -24,7 +24,7 @@ pub const MAX_WEBHOOKS: usize = 20;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = Webhook)]
 pub struct WebhookView {
-    pub id: WebhookId,
+    pub id: EndpointId,
     pub url: String,
     /// Event types delivered (every type when empty).
     pub events: Vec<String>,
@@ -33,8 +33,8 @@ pub struct WebhookView {
     pub created_at: Timestamp,
 }
 
-impl From<&WebhookRecord> for WebhookView {
-    fn from(w: &WebhookRecord) -> Self {
+impl From<&EndpointRecord> for WebhookView {
+    fn from(w: &EndpointRecord) -> Self {
         Self {
             id: w.id,
             url: w.url.clone(),
@@ -147,6 +147,19 @@ pub fn event_json(tenant: &TenantId, e: &OutboxEvent) -> Value {
     }
 }
 
+fn is_webhook(w: &EndpointRecord) -> bool {
+    matches!(w.kind, EndpointKind::Webhook)
+}
+
+/// A plain webhook of the namespace (SSF streams and logout URIs have APIs of their own).
+fn webhook_in<R: crate::store::Reads + ?Sized>(
+    rx: &R,
+    ns: Ns<'_>,
+    id: EndpointId,
+) -> std::result::Result<Option<EndpointRecord>, StoreError> {
+    Ok(rx.webhook(ns, id)?.filter(is_webhook))
+}
+
 fn check_events(p: &mut Problems, events: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for e in events {
@@ -192,8 +205,9 @@ impl Service {
         p.finish()?;
         let mut key = [0u8; 32];
         crate::auth::secret::fill_random(&mut key);
-        let rec = WebhookRecord {
-            id: WebhookId::new_v7(),
+        let rec = EndpointRecord {
+            id: EndpointId::new_v7(),
+            kind: EndpointKind::Webhook,
             url,
             key,
             enabled: input.enabled,
@@ -211,13 +225,14 @@ impl Service {
                     return Err(StoreError::NotFound);
                 }
                 let ns = Ns::from(&scope);
-                if tx.webhooks(ns)?.len() >= MAX_WEBHOOKS {
+                let hooks = tx.webhooks(ns)?;
+                if hooks.iter().filter(|w| is_webhook(w)).count() >= MAX_WEBHOOKS {
                     return Err(StoreError::Conflict(format!(
                         "a tenant has at most {MAX_WEBHOOKS} webhook endpoints"
                     )));
                 }
                 // A new endpoint hears of events from now on.
-                let w = WebhookRecord {
+                let w = EndpointRecord {
                     cursor: tx.event_head(ns)?,
                     ..stored.clone()
                 };
@@ -239,7 +254,7 @@ impl Service {
     pub async fn list_webhooks(
         &self,
         scope: &TenantScope,
-        after: Option<WebhookId>,
+        after: Option<EndpointId>,
         limit: usize,
     ) -> Result<Page<WebhookView>> {
         let scope = scope.clone();
@@ -247,7 +262,7 @@ impl Service {
             .store
             .read(move |rx| rx.webhooks(Ns::from(&scope)))
             .await?;
-        let views = all.iter().map(WebhookView::from);
+        let views = all.iter().filter(|w| is_webhook(w)).map(WebhookView::from);
         Ok(Page::window(
             List::Webhooks,
             views,
@@ -258,11 +273,11 @@ impl Service {
         ))
     }
 
-    pub async fn get_webhook(&self, scope: &TenantScope, id: WebhookId) -> Result<WebhookView> {
+    pub async fn get_webhook(&self, scope: &TenantScope, id: EndpointId) -> Result<WebhookView> {
         let scope = scope.clone();
         let w = self
             .store
-            .read(move |rx| rx.webhook(Ns::from(&scope), id))
+            .read(move |rx| webhook_in(rx, Ns::from(&scope), id))
             .await?;
         w.as_ref().map(WebhookView::from).ok_or(Error::NotFound)
     }
@@ -271,7 +286,7 @@ impl Service {
         &self,
         scope: &TenantScope,
         by: Acting,
-        id: WebhookId,
+        id: EndpointId,
         patch: WebhookPatch,
     ) -> Result<WebhookView> {
         let mut p = Problems::default();
@@ -287,7 +302,7 @@ impl Service {
             .store
             .write(move |tx| {
                 let ns = Ns::from(&scope);
-                let Some(old) = tx.webhook(ns, id)? else {
+                let Some(old) = webhook_in(tx, ns, id)? else {
                     return Err(StoreError::NotFound);
                 };
                 let mut w = old.clone();
@@ -326,14 +341,14 @@ impl Service {
         &self,
         scope: &TenantScope,
         by: Acting,
-        id: WebhookId,
+        id: EndpointId,
     ) -> Result<()> {
         let (scope, now) = (scope.clone(), self.now());
         let removed = self
             .store
             .write(move |tx| {
                 let ns = Ns::from(&scope);
-                let Some(w) = tx.webhook(ns, id)? else {
+                let Some(w) = webhook_in(tx, ns, id)? else {
                     return Ok(false);
                 };
                 tx.remove_webhook(ns, id)?;
@@ -356,7 +371,7 @@ impl Service {
     pub async fn list_deliveries(
         &self,
         scope: &TenantScope,
-        id: WebhookId,
+        id: EndpointId,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Page<DeliveryView>> {
@@ -365,7 +380,7 @@ impl Service {
             .store
             .read(move |rx| {
                 let ns = Ns::from(&s);
-                let found = rx.webhook(ns, id)?.is_some();
+                let found = webhook_in(rx, ns, id)?.is_some();
                 Ok((found, rx.deliveries(ns, id, before, limit + 1)?))
             })
             .await?;
@@ -389,7 +404,7 @@ impl Service {
         &self,
         scope: &TenantScope,
         by: Acting,
-        id: WebhookId,
+        id: EndpointId,
         seq: u64,
     ) -> Result<DeliveryView> {
         let (s, now) = (scope.clone(), self.now());
@@ -397,6 +412,9 @@ impl Service {
             .store
             .write(move |tx| {
                 let ns = Ns::from(&s);
+                if webhook_in(tx, ns, id)?.is_none() {
+                    return Err(StoreError::NotFound);
+                }
                 let Some(old) = tx.delivery(ns, id, seq)? else {
                     return Err(StoreError::NotFound);
                 };

@@ -146,7 +146,7 @@ fn copy_space(from: &Store, to: &Store, space: &Space, n: &mut Copied) -> Result
         write_in(to, space, move |tx, ns| {
             let head = tx.event_head(ns)?;
             hooks.iter().try_for_each(|w| {
-                let w = crate::domain::WebhookRecord {
+                let w = crate::domain::EndpointRecord {
                     cursor: head,
                     ..w.clone()
                 };

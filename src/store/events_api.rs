@@ -5,7 +5,7 @@
 
 use super::StoreError;
 use super::ns::Ns;
-use crate::domain::{DeliveryRecord, OutboxEvent, Timestamp, WebhookId, WebhookRecord};
+use crate::domain::{DeliveryRecord, EndpointId, EndpointRecord, OutboxEvent, Timestamp};
 
 pub trait EventReads {
     /// The newest outbox seq of the namespace; 0 before its first event.
@@ -17,21 +17,29 @@ pub trait EventReads {
         after: u64,
         limit: usize,
     ) -> Result<Vec<OutboxEvent>, StoreError>;
-    fn webhook(&self, ns: Ns<'_>, id: WebhookId) -> Result<Option<WebhookRecord>, StoreError>;
+    fn webhook(&self, ns: Ns<'_>, id: EndpointId) -> Result<Option<EndpointRecord>, StoreError>;
     /// Every endpoint of the namespace, oldest first (few per tenant).
-    fn webhooks(&self, ns: Ns<'_>) -> Result<Vec<WebhookRecord>, StoreError>;
+    fn webhooks(&self, ns: Ns<'_>) -> Result<Vec<EndpointRecord>, StoreError>;
     fn delivery(
         &self,
         ns: Ns<'_>,
-        webhook: WebhookId,
+        webhook: EndpointId,
         seq: u64,
     ) -> Result<Option<DeliveryRecord>, StoreError>;
     /// One endpoint's deliveries, newest first, with seq strictly below `before`.
     fn deliveries(
         &self,
         ns: Ns<'_>,
-        webhook: WebhookId,
+        webhook: EndpointId,
         before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
+    /// The pending deliveries of a poll stream (never due: its receiver
+    /// collects them), oldest first, at most `limit`.
+    fn polled_deliveries(
+        &self,
+        ns: Ns<'_>,
+        endpoint: EndpointId,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError>;
     /// Pending deliveries due at `now`, soonest first, at most `limit`.
@@ -45,9 +53,9 @@ pub trait EventReads {
 
 pub trait EventWrites {
     /// Insert or update an endpoint.
-    fn put_webhook(&mut self, ns: Ns<'_>, w: &WebhookRecord) -> Result<(), StoreError>;
+    fn put_webhook(&mut self, ns: Ns<'_>, w: &EndpointRecord) -> Result<(), StoreError>;
     /// Remove an endpoint and its deliveries; `false` if it was not there.
-    fn remove_webhook(&mut self, ns: Ns<'_>, id: WebhookId) -> Result<bool, StoreError>;
+    fn remove_webhook(&mut self, ns: Ns<'_>, id: EndpointId) -> Result<bool, StoreError>;
     /// Insert or update a delivery (and the due index of pending ones).
     fn put_delivery(&mut self, ns: Ns<'_>, d: &DeliveryRecord) -> Result<(), StoreError>;
     /// Drop events older than `before`, but never the newest (it carries

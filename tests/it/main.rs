@@ -23,6 +23,7 @@ mod packaging;
 mod pg_tls;
 mod retention;
 mod sessions;
+mod ssf;
 mod store_api;
 mod store_events;
 mod store_queries;

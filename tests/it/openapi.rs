@@ -23,12 +23,13 @@ const METHODS: [&str; 8] = [
 /// Error answers whose body is deliberately not the SPEC §3 error shape.
 const NON_ERROR_BODIES: [(&str, &str, &str); 1] = [("/readyz", "get", "503")];
 /// Operations anyone may call (no credentials).
-const PUBLIC: [(&str, &str); 13] = [
+const PUBLIC: [(&str, &str); 14] = [
     ("/v1/auth/login", "post"),
     ("/v1/platform/auth/login", "post"),
     ("/v1/auth/refresh", "post"),
     ("/v1/oauth/revoke", "post"),
     ("/.well-known/jwks.json", "get"),
+    ("/.well-known/ssf-configuration/tenants/{t}", "get"),
     ("/healthz", "get"),
     ("/readyz", "get"),
     ("/metrics", "get"),
@@ -353,7 +354,8 @@ fn every_operation_documents_its_errors() {
                 }
             }
             // Service clients are refused as 401, never told of other tenants.
-            if path.contains("{t}") && !path.starts_with("/v1/platform/") && !basic {
+            let discovery = path.starts_with("/.well-known/");
+            if path.contains("{t}") && !path.starts_with("/v1/platform/") && !basic && !discovery {
                 for code in ["403", "404"] {
                     assert!(
                         responses.contains_key(code),

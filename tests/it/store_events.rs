@@ -1,15 +1,16 @@
 //! Conformance of the outbox, webhook and delivery store API on both engines.
 
 use sessiond::domain::{
-    DeliveryRecord, DeliveryStatus, EventKind, SessionId, Timestamp, WebhookId, WebhookRecord,
+    DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, EventKind, SessionId, Timestamp,
 };
 use sessiond::store::{Ns, StoreError};
 
 use crate::store_api::{acme, engines, revoked, session, with_tenant};
 
-fn hook(id: u128, cursor: u64) -> WebhookRecord {
-    WebhookRecord {
-        id: WebhookId::from_u128(id),
+fn hook(id: u128, cursor: u64) -> EndpointRecord {
+    EndpointRecord {
+        id: EndpointId::from_u128(id),
+        kind: sessiond::domain::outbox::EndpointKind::Webhook,
         url: "https://example.org/h".into(),
         key: [1; 32],
         enabled: true,
@@ -115,20 +116,23 @@ fn deliveries_keep_a_due_index_and_go_with_their_endpoint() {
             tx.put_webhook(ns, &hook(1, 0))?;
             tx.put_webhook(ns, &hook(2, 0))?;
             for seq in 1..=3 {
-                tx.put_delivery(ns, &DeliveryRecord::new(WebhookId::from_u128(1), seq, t0))?;
+                tx.put_delivery(ns, &DeliveryRecord::new(EndpointId::from_u128(1), seq, t0))?;
             }
-            tx.put_delivery(ns, &DeliveryRecord::new(WebhookId::from_u128(2), 1, t0))
+            tx.put_delivery(ns, &DeliveryRecord::new(EndpointId::from_u128(2), 1, t0))
         })
         .unwrap();
         // Seq 1 of endpoint 1 is delivered, seq 2 retried later.
         s.write_blocking(move |tx| {
             let scope = acme();
             let ns = Ns::from(&scope);
-            let w = WebhookId::from_u128(1);
+            let w = EndpointId::from_u128(1);
             let d1 = tx.delivery(ns, w, 1)?.unwrap();
             tx.put_delivery(ns, &d1.after_attempt(t0, Ok(202), 0.0))?;
             let d2 = tx.delivery(ns, w, 2)?.unwrap();
-            tx.put_delivery(ns, &d2.after_attempt(t0, Ok(500), 0.0))
+            tx.put_delivery(
+                ns,
+                &d2.after_attempt(t0, Err((Some(500), "500".into(), false)), 0.0),
+            )
         })
         .unwrap();
         let due = |at: i64| {
@@ -144,19 +148,19 @@ fn deliveries_keep_a_due_index_and_go_with_their_endpoint() {
         assert_eq!(due(999), vec![], "{}", e.name);
         assert_eq!(due(6_000), vec![(1, 3), (2, 1), (1, 2)], "{}", e.name);
         let page = s
-            .read_blocking(|rx| rx.deliveries(Ns::from(&acme()), WebhookId::from_u128(1), None, 2))
+            .read_blocking(|rx| rx.deliveries(Ns::from(&acme()), EndpointId::from_u128(1), None, 2))
             .unwrap();
         assert_eq!(page.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![3, 2]);
         assert_eq!(page[1].status, DeliveryStatus::Pending);
         let rest = s
             .read_blocking(|rx| {
-                rx.deliveries(Ns::from(&acme()), WebhookId::from_u128(1), Some(2), 5)
+                rx.deliveries(Ns::from(&acme()), EndpointId::from_u128(1), Some(2), 5)
             })
             .unwrap();
         assert_eq!(rest.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![1]);
         assert_eq!(rest[0].status, DeliveryStatus::Delivered);
         let removed = s
-            .write_blocking(|tx| tx.remove_webhook(Ns::from(&acme()), WebhookId::from_u128(1)))
+            .write_blocking(|tx| tx.remove_webhook(Ns::from(&acme()), EndpointId::from_u128(1)))
             .unwrap();
         assert!(removed);
         assert_eq!(
@@ -166,7 +170,7 @@ fn deliveries_keep_a_due_index_and_go_with_their_endpoint() {
             e.name
         );
         let again = s
-            .write_blocking(|tx| tx.remove_webhook(Ns::from(&acme()), WebhookId::from_u128(1)))
+            .write_blocking(|tx| tx.remove_webhook(Ns::from(&acme()), EndpointId::from_u128(1)))
             .unwrap();
         assert!(!again);
         let hooks = s

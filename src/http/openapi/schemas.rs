@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFo
 use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use crate::domain::{ClientId, GrantId, Role, SessionId, TenantId, Timestamp, UserId, WebhookId};
+use crate::domain::{ClientId, EndpointId, GrantId, Role, SessionId, TenantId, Timestamp, UserId};
 
 const UUID_EXAMPLE: &str = "019ad0a4-5c1e-7b3a-9f10-2b7c4e8d9a01";
 
@@ -41,7 +41,7 @@ macro_rules! uuid_schema {
         }
     )*};
 }
-uuid_schema!(UserId, SessionId, GrantId, ClientId, WebhookId);
+uuid_schema!(UserId, SessionId, GrantId, ClientId, EndpointId);
 
 impl PartialSchema for TenantId {
     fn schema() -> RefOr<Schema> {
@@ -392,7 +392,7 @@ pub struct WebhookPath {
     /// Tenant slug.
     t: TenantId,
     /// Webhook endpoint id.
-    id: WebhookId,
+    id: EndpointId,
 }
 
 #[derive(IntoParams)]
@@ -402,7 +402,7 @@ pub struct DeliveryPath {
     /// Tenant slug.
     t: TenantId,
     /// Webhook endpoint id.
-    id: WebhookId,
+    id: EndpointId,
     /// The event's `seq`.
     seq: u64,
 }

@@ -175,8 +175,9 @@ fn golden_outbox_webhook_delivery() {
             support: true,
         },
     };
-    let w = WebhookRecord {
-        id: WebhookId::from_u128(8),
+    let w = EndpointRecord {
+        id: EndpointId::from_u128(8),
+        kind: crate::domain::outbox::EndpointKind::Webhook,
         url: "h".into(),
         key: [9; 32],
         enabled: true,
@@ -186,7 +187,7 @@ fn golden_outbox_webhook_delivery() {
         cursor: 11,
     };
     let d = DeliveryRecord {
-        webhook: WebhookId::from_u128(8),
+        webhook: EndpointId::from_u128(8),
         seq: 3,
         status: DeliveryStatus::Failed,
         attempts: 2,
@@ -204,12 +205,12 @@ fn golden_outbox_webhook_delivery() {
     let want = [
         // seq 3, at 4 ms (zigzag 08), variant 0, session 5, user 6, by 7, bulk_revoked (8), support
         "01030800050601070801",
-        "0108016809090909090909090909090909090909090909090909090909090909090909090101016500140b",
+        "010800016809090909090909090909090909090909090909090909090909090909090909090101016500140b",
         "0108030202181a011c01f403010178",
     ];
     assert_eq!(got, want);
     assert_eq!(decode::<OutboxEvent>(&encode(&e)).unwrap(), e);
-    assert_eq!(decode::<WebhookRecord>(&encode(&w)).unwrap(), w);
+    assert_eq!(decode::<EndpointRecord>(&encode(&w)).unwrap(), w);
     assert_eq!(decode::<DeliveryRecord>(&encode(&d)).unwrap(), d);
 }
 

@@ -11,10 +11,10 @@
 
 mod audit;
 mod grant;
+mod outbox;
 mod session;
 mod tenant;
 mod user;
-mod webhook;
 
 #[cfg(test)]
 mod golden;

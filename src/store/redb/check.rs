@@ -40,7 +40,7 @@ fn decodes(record: Record, bytes: &[u8]) -> Result<Option<AuditEntry>, StoreErro
         Record::Client => _ = decode::<ClientRecord>(bytes)?,
         Record::Audit => return Ok(Some(decode::<AuditEntry>(bytes)?)),
         Record::Event => _ = decode::<crate::domain::OutboxEvent>(bytes)?,
-        Record::Webhook => _ = decode::<crate::domain::WebhookRecord>(bytes)?,
+        Record::Webhook => _ = decode::<crate::domain::EndpointRecord>(bytes)?,
         Record::Delivery => _ = decode::<crate::domain::DeliveryRecord>(bytes)?,
     }
     Ok(None)

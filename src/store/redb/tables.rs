@@ -50,7 +50,7 @@ pub enum Kind {
     Grants,
     /// seq → OutboxEvent: the revocation outbox (tenants only)
     Events,
-    /// webhook id → WebhookRecord
+    /// webhook id → EndpointRecord
     Webhooks,
     /// (webhook id, seq) → DeliveryRecord
     Deliveries,

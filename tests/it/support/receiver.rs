@@ -33,7 +33,7 @@ impl Received {
 #[derive(Default)]
 struct Inner {
     got: Vec<Received>,
-    script: VecDeque<u16>,
+    script: VecDeque<(u16, String)>,
     hang: bool,
 }
 
@@ -44,17 +44,22 @@ pub struct Receiver {
     arrived: Arc<tokio::sync::Notify>,
 }
 
-async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let (status, hang) = {
+async fn hook(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    let ((status, answer), hang) = {
         let mut i = r.inner.lock().unwrap();
         i.got.push(Received { headers, body });
-        (i.script.pop_front().unwrap_or(202), i.hang)
+        (i.script.pop_front().unwrap_or((202, String::new())), i.hang)
     };
     r.arrived.notify_waiters();
     if hang {
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     }
-    StatusCode::from_u16(status).unwrap()
+    let ct = [("content-type", "application/json")];
+    (StatusCode::from_u16(status).unwrap(), ct, answer)
 }
 
 impl Receiver {
@@ -84,7 +89,15 @@ impl Receiver {
 
     /// Answer these statuses to the next requests (then 202).
     pub fn script(&self, statuses: &[u16]) {
-        self.inner.lock().unwrap().script.extend(statuses);
+        let mut i = self.inner.lock().unwrap();
+        i.script
+            .extend(statuses.iter().map(|s| (*s, String::new())));
+    }
+
+    /// Answer `status` with this JSON body to the next request.
+    pub fn script_json(&self, status: u16, body: serde_json::Value) {
+        let mut i = self.inner.lock().unwrap();
+        i.script.push_back((status, body.to_string()));
     }
 
     /// Never answer from now on.

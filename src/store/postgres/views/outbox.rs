@@ -3,8 +3,9 @@
 //! that saw seq n never later meets a smaller one committing).
 
 use super::{PgTx, all, limit, one, uid};
+use crate::domain::outbox::NEVER;
 use crate::domain::{
-    DeliveryRecord, DeliveryStatus, EventKind, OutboxEvent, Timestamp, WebhookId, WebhookRecord,
+    DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, EventKind, OutboxEvent, Timestamp,
 };
 use crate::store::events_api::{EventReads, EventWrites};
 use crate::store::records::encode;
@@ -73,7 +74,7 @@ impl EventReads for PgTx<'_> {
         )?)
     }
 
-    fn webhook(&self, ns: Ns<'_>, id: WebhookId) -> Result<Option<WebhookRecord>, StoreError> {
+    fn webhook(&self, ns: Ns<'_>, id: EndpointId) -> Result<Option<EndpointRecord>, StoreError> {
         let Some(sc) = self.schema(ns)? else {
             return Ok(None);
         };
@@ -83,7 +84,7 @@ impl EventReads for PgTx<'_> {
         )?)
     }
 
-    fn webhooks(&self, ns: Ns<'_>) -> Result<Vec<WebhookRecord>, StoreError> {
+    fn webhooks(&self, ns: Ns<'_>) -> Result<Vec<EndpointRecord>, StoreError> {
         let Some(sc) = self.schema(ns)? else {
             return Ok(Vec::new());
         };
@@ -93,7 +94,7 @@ impl EventReads for PgTx<'_> {
     fn delivery(
         &self,
         ns: Ns<'_>,
-        webhook: WebhookId,
+        webhook: EndpointId,
         seq: u64,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
         let Some(sc) = self.schema(ns)? else {
@@ -108,7 +109,7 @@ impl EventReads for PgTx<'_> {
     fn deliveries(
         &self,
         ns: Ns<'_>,
-        webhook: WebhookId,
+        webhook: EndpointId,
         before: Option<u64>,
         n: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
@@ -125,6 +126,24 @@ impl EventReads for PgTx<'_> {
                 &seq_param(before.unwrap_or(u64::MAX)),
                 &limit(n),
             ],
+        )?)
+    }
+
+    fn polled_deliveries(
+        &self,
+        ns: Ns<'_>,
+        endpoint: EndpointId,
+        n: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let Some(sc) = self.schema(ns)? else {
+            return Ok(Vec::new());
+        };
+        all(self.query(
+            &format!(
+                "SELECT rec FROM {sc}.deliveries WHERE webhook = $1 AND due = $2
+                 ORDER BY seq LIMIT $3"
+            ),
+            &[&uid(endpoint.as_u128()), &NEVER.millis(), &limit(n)],
         )?)
     }
 
@@ -148,7 +167,7 @@ impl EventReads for PgTx<'_> {
 }
 
 impl EventWrites for PgTx<'_> {
-    fn put_webhook(&mut self, ns: Ns<'_>, w: &WebhookRecord) -> Result<(), StoreError> {
+    fn put_webhook(&mut self, ns: Ns<'_>, w: &EndpointRecord) -> Result<(), StoreError> {
         let sc = self.schema_w(ns)?;
         self.query(
             &format!(
@@ -160,7 +179,7 @@ impl EventWrites for PgTx<'_> {
         Ok(())
     }
 
-    fn remove_webhook(&mut self, ns: Ns<'_>, id: WebhookId) -> Result<bool, StoreError> {
+    fn remove_webhook(&mut self, ns: Ns<'_>, id: EndpointId) -> Result<bool, StoreError> {
         let Some(sc) = self.schema(ns)? else {
             return Ok(false);
         };

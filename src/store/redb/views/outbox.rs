@@ -3,9 +3,10 @@
 use redb::ReadableTable;
 
 use super::{Source, WriteTx, get_rec};
+use crate::domain::outbox::NEVER;
 use crate::domain::{
-    DeliveryRecord, DeliveryStatus, EventKind, OutboxEvent, SessionRecord, Timestamp, WebhookId,
-    WebhookRecord,
+    DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, EventKind, OutboxEvent,
+    SessionRecord, Timestamp,
 };
 use crate::store::StoreError;
 use crate::store::events_api::{EventReads, EventWrites, revocation};
@@ -44,7 +45,7 @@ impl<S: Source> EventReads for S {
             .collect()
     }
 
-    fn webhook(&self, ns: Ns<'_>, id: WebhookId) -> Result<Option<WebhookRecord>, StoreError> {
+    fn webhook(&self, ns: Ns<'_>, id: EndpointId) -> Result<Option<EndpointRecord>, StoreError> {
         let name = table_name(ns, Kind::Webhooks);
         let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
             return Ok(None);
@@ -52,7 +53,7 @@ impl<S: Source> EventReads for S {
         get_rec(&t, id.as_u128())
     }
 
-    fn webhooks(&self, ns: Ns<'_>) -> Result<Vec<WebhookRecord>, StoreError> {
+    fn webhooks(&self, ns: Ns<'_>) -> Result<Vec<EndpointRecord>, StoreError> {
         let name = table_name(ns, Kind::Webhooks);
         let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
             return Ok(Vec::new());
@@ -63,7 +64,7 @@ impl<S: Source> EventReads for S {
     fn delivery(
         &self,
         ns: Ns<'_>,
-        webhook: WebhookId,
+        webhook: EndpointId,
         seq: u64,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
         let name = table_name(ns, Kind::Deliveries);
@@ -76,7 +77,7 @@ impl<S: Source> EventReads for S {
     fn deliveries(
         &self,
         ns: Ns<'_>,
-        webhook: WebhookId,
+        webhook: EndpointId,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
@@ -90,6 +91,25 @@ impl<S: Source> EventReads for S {
             .take(limit)
             .map(|r| decode(r?.1.value()))
             .collect()
+    }
+
+    fn polled_deliveries(
+        &self,
+        ns: Ns<'_>,
+        endpoint: EndpointId,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let name = table_name(ns, Kind::DeliveriesDue);
+        let Some(t) = self.open(def!(name: (i64, u128, u64) => ()))? else {
+            return Ok(Vec::new());
+        };
+        let (never, w) = (NEVER.millis(), endpoint.as_u128());
+        let mut out = Vec::new();
+        for r in t.range((never, w, 0)..=(never, w, u64::MAX))?.take(limit) {
+            let (_, _, seq) = r?.0.value();
+            out.extend(self.delivery(ns, endpoint, seq)?);
+        }
+        Ok(out)
     }
 
     fn due_deliveries(
@@ -108,7 +128,7 @@ impl<S: Source> EventReads for S {
                 break;
             }
             let (_, w, seq) = r?.0.value();
-            out.extend(self.delivery(ns, WebhookId::from_u128(w), seq)?);
+            out.extend(self.delivery(ns, EndpointId::from_u128(w), seq)?);
         }
         Ok(out)
     }
@@ -144,14 +164,14 @@ impl WriteTx<'_> {
 }
 
 impl EventWrites for WriteTx<'_> {
-    fn put_webhook(&mut self, ns: Ns<'_>, w: &WebhookRecord) -> Result<(), StoreError> {
+    fn put_webhook(&mut self, ns: Ns<'_>, w: &EndpointRecord) -> Result<(), StoreError> {
         let name = table_name(ns, Kind::Webhooks);
         self.table(def!(name: u128 => &[u8]))?
             .insert(w.id.as_u128(), encode(w).as_slice())?;
         Ok(())
     }
 
-    fn remove_webhook(&mut self, ns: Ns<'_>, id: WebhookId) -> Result<bool, StoreError> {
+    fn remove_webhook(&mut self, ns: Ns<'_>, id: EndpointId) -> Result<bool, StoreError> {
         let name = table_name(ns, Kind::Webhooks);
         if self
             .table(def!(name: u128 => &[u8]))?

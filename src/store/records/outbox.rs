@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::session::DbRevokeReasonV1;
 use super::stored;
+use crate::domain::outbox::{EndpointKind, StreamConfig, StreamStatus};
 use crate::domain::{
-    DeliveryRecord, DeliveryStatus, EventKind, OutboxEvent, SessionId, Timestamp, UserId,
-    WebhookId, WebhookRecord,
+    ClientId, DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, EventKind, OutboxEvent,
+    SessionId, Timestamp, UserId,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -81,8 +82,9 @@ impl From<DbOutboxEventV1> for OutboxEvent {
 }
 
 #[derive(Serialize, Deserialize)]
-pub(super) struct DbWebhookV1 {
-    id: WebhookId,
+pub(super) struct DbEndpointV1 {
+    id: EndpointId,
+    kind: DbEndpointKindV1,
     url: String,
     key: [u8; 32],
     enabled: bool,
@@ -92,12 +94,83 @@ pub(super) struct DbWebhookV1 {
     cursor: u64,
 }
 
-stored!(WebhookRecord => 1 DbWebhookV1);
+/// Append-only.
+#[derive(Serialize, Deserialize)]
+enum DbEndpointKindV1 {
+    Webhook,
+    Stream(DbStreamV1),
+    Logout { client: ClientId },
+}
 
-impl From<&WebhookRecord> for DbWebhookV1 {
-    fn from(w: &WebhookRecord) -> Self {
+#[derive(Serialize, Deserialize)]
+struct DbStreamV1 {
+    client: ClientId,
+    poll: bool,
+    authorization: Option<String>,
+    events_requested: Vec<String>,
+    status: DbStreamStatusV1,
+    reason: Option<String>,
+    verification_state: Option<String>,
+    verified_at: Option<Timestamp>,
+}
+
+/// Append-only.
+#[derive(Serialize, Deserialize)]
+enum DbStreamStatusV1 {
+    Enabled,
+    Paused,
+    Disabled,
+}
+
+stored!(EndpointRecord => 1 DbEndpointV1);
+
+fn kind_to_db(k: &EndpointKind) -> DbEndpointKindV1 {
+    match k {
+        EndpointKind::Webhook => DbEndpointKindV1::Webhook,
+        EndpointKind::Logout { client } => DbEndpointKindV1::Logout { client: *client },
+        EndpointKind::Stream(s) => DbEndpointKindV1::Stream(DbStreamV1 {
+            client: s.client,
+            poll: s.poll,
+            authorization: s.authorization.clone(),
+            events_requested: s.events_requested.clone(),
+            status: match s.status {
+                StreamStatus::Enabled => DbStreamStatusV1::Enabled,
+                StreamStatus::Paused => DbStreamStatusV1::Paused,
+                StreamStatus::Disabled => DbStreamStatusV1::Disabled,
+            },
+            reason: s.reason.clone(),
+            verification_state: s.verification_state.clone(),
+            verified_at: s.verified_at,
+        }),
+    }
+}
+
+fn kind_from_db(k: DbEndpointKindV1) -> EndpointKind {
+    match k {
+        DbEndpointKindV1::Webhook => EndpointKind::Webhook,
+        DbEndpointKindV1::Logout { client } => EndpointKind::Logout { client },
+        DbEndpointKindV1::Stream(s) => EndpointKind::Stream(StreamConfig {
+            client: s.client,
+            poll: s.poll,
+            authorization: s.authorization,
+            events_requested: s.events_requested,
+            status: match s.status {
+                DbStreamStatusV1::Enabled => StreamStatus::Enabled,
+                DbStreamStatusV1::Paused => StreamStatus::Paused,
+                DbStreamStatusV1::Disabled => StreamStatus::Disabled,
+            },
+            reason: s.reason,
+            verification_state: s.verification_state,
+            verified_at: s.verified_at,
+        }),
+    }
+}
+
+impl From<&EndpointRecord> for DbEndpointV1 {
+    fn from(w: &EndpointRecord) -> Self {
         Self {
             id: w.id,
+            kind: kind_to_db(&w.kind),
             url: w.url.clone(),
             key: w.key,
             enabled: w.enabled,
@@ -109,10 +182,11 @@ impl From<&WebhookRecord> for DbWebhookV1 {
     }
 }
 
-impl From<DbWebhookV1> for WebhookRecord {
-    fn from(w: DbWebhookV1) -> Self {
+impl From<DbEndpointV1> for EndpointRecord {
+    fn from(w: DbEndpointV1) -> Self {
         Self {
             id: w.id,
+            kind: kind_from_db(w.kind),
             url: w.url,
             key: w.key,
             enabled: w.enabled,
@@ -126,7 +200,7 @@ impl From<DbWebhookV1> for WebhookRecord {
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct DbDeliveryV1 {
-    webhook: WebhookId,
+    webhook: EndpointId,
     seq: u64,
     status: DbDeliveryStatusV1,
     attempts: u32,

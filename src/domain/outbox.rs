@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{RevokeReason, SessionId, Timestamp, UserId, WebhookId};
+use super::{ClientId, EndpointId, RevokeReason, SessionId, Timestamp, UserId};
 
 /// One committed change downstream services hear about. Written by the store
 /// in the same transaction as the change; `seq` grows by one per event
@@ -41,6 +41,14 @@ impl EventKind {
 pub const SESSION_REVOKED: &str = "session.revoked";
 /// Every event type an endpoint may subscribe to.
 pub const EVENT_TYPES: [&str; 1] = [SESSION_REVOKED];
+/// CAEP 1.0 §3.1.
+pub const CAEP_SESSION_REVOKED: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+/// SSF 1.0 §8.1.4.1.
+pub const SSF_VERIFICATION: &str =
+    "https://schemas.openid.net/secevent/ssf/event-type/verification";
+/// The delivery seq of a stream's verification event (outbox seqs start at 1).
+pub const VERIFICATION_SEQ: u64 = 0;
 
 /// Who ended a session, as CAEP's `initiating_entity` names it.
 pub fn initiating_entity(reason: RevokeReason, by: Option<UserId>) -> &'static str {
@@ -53,10 +61,12 @@ pub fn initiating_entity(reason: RevokeReason, by: Option<UserId>) -> &'static s
     }
 }
 
-/// A plain webhook endpoint of a tenant.
+/// Where the delivery engine sends a tenant's events.
 #[derive(Clone, PartialEq, Eq)]
-pub struct WebhookRecord {
-    pub id: WebhookId,
+pub struct EndpointRecord {
+    pub id: EndpointId,
+    pub kind: EndpointKind,
+    /// The receiver (empty for an SSF poll stream: the receiver calls us).
     pub url: String,
     /// The HMAC key (Standard Webhooks: shown once as `whsec_` + base64).
     pub key: [u8; 32],
@@ -69,18 +79,131 @@ pub struct WebhookRecord {
     pub cursor: u64,
 }
 
-impl WebhookRecord {
-    pub fn wants(&self, kind: &EventKind) -> bool {
-        self.enabled
-            && (self.events.is_empty() || self.events.iter().any(|e| e == kind.type_name()))
+#[derive(Clone, PartialEq, Eq)]
+pub enum EndpointKind {
+    /// A plain webhook (Standard Webhooks signatures with `key`).
+    Webhook,
+    /// An SSF stream of a service client (the receiver).
+    Stream(StreamConfig),
+    /// OIDC back-channel logout of a service client.
+    Logout { client: ClientId },
+}
+
+/// The SSF stream configuration and status (SSF 1.0 §8.1.1, §8.1.2).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StreamConfig {
+    pub client: ClientId,
+    /// RFC 8936 poll (else RFC 8935 push to the endpoint's `url`).
+    pub poll: bool,
+    /// Sent as `Authorization` with every push.
+    pub authorization: Option<String>,
+    pub events_requested: Vec<String>,
+    pub status: StreamStatus,
+    pub reason: Option<String>,
+    /// The state of the pending verification event.
+    pub verification_state: Option<String>,
+    pub verified_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamStatus {
+    Enabled,
+    /// Events are held (in the outbox) until enabled again.
+    Paused,
+    /// Events are dropped.
+    Disabled,
+}
+
+impl StreamStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "enabled",
+            Self::Paused => "paused",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Enabled, Self::Paused, Self::Disabled]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
-impl fmt::Debug for WebhookRecord {
+impl StreamConfig {
+    /// The event types delivered: those requested that we support.
+    pub fn events_delivered(&self) -> Vec<&'static str> {
+        [CAEP_SESSION_REVOKED]
+            .into_iter()
+            .filter(|e| self.events_requested.iter().any(|r| r == e))
+            .collect()
+    }
+}
+
+impl EndpointRecord {
+    /// Whether this endpoint gets a delivery of `kind`.
+    pub fn wants(&self, kind: &EventKind) -> bool {
+        match &self.kind {
+            EndpointKind::Webhook => {
+                self.enabled
+                    && (self.events.is_empty() || self.events.iter().any(|e| e == kind.type_name()))
+            }
+            EndpointKind::Stream(s) => {
+                s.status == StreamStatus::Enabled && !s.events_delivered().is_empty()
+            }
+            EndpointKind::Logout { .. } => self.enabled,
+        }
+    }
+
+    /// Events are held, not fanned out, while an SSF stream is paused.
+    pub fn holds(&self) -> bool {
+        matches!(&self.kind, EndpointKind::Stream(s) if s.status == StreamStatus::Paused)
+    }
+
+    /// Deliveries an SSF poll stream's receiver collects (never pushed).
+    pub fn polled(&self) -> bool {
+        matches!(&self.kind, EndpointKind::Stream(s) if s.poll)
+    }
+
+    pub fn stream(&self) -> Option<&StreamConfig> {
+        match &self.kind {
+            EndpointKind::Stream(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The service client this endpoint belongs to, if any.
+    pub fn client(&self) -> Option<ClientId> {
+        match &self.kind {
+            EndpointKind::Webhook => None,
+            EndpointKind::Stream(s) => Some(s.client),
+            EndpointKind::Logout { client } => Some(*client),
+        }
+    }
+}
+
+impl fmt::Debug for EndpointKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookRecord")
+        match self {
+            Self::Webhook => f.write_str("Webhook"),
+            Self::Logout { client } => f.debug_struct("Logout").field("client", client).finish(),
+            // `authorization` is a credential of the receiver's: never printed.
+            Self::Stream(s) => f
+                .debug_struct("Stream")
+                .field("client", &s.client)
+                .field("poll", &s.poll)
+                .field("status", &s.status)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl fmt::Debug for EndpointRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndpointRecord")
             .field("id", &self.id)
             .field("url", &self.url)
+            .field("kind", &self.kind)
             .field("enabled", &self.enabled)
             .field("events", &self.events)
             .field("cursor", &self.cursor)
@@ -110,7 +233,7 @@ impl DeliveryStatus {
 /// One outbox event on its way to one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRecord {
-    pub webhook: WebhookId,
+    pub webhook: EndpointId,
     pub seq: u64,
     pub status: DeliveryStatus,
     pub attempts: u32,
@@ -123,45 +246,62 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
 }
 
+/// The due time of a delivery nobody pushes.
+pub const NEVER: Timestamp = Timestamp::from_millis(i64::MAX);
+
 /// Deliveries are retried for a day, then marked failed.
 pub const RETRY_FOR_SECS: i64 = 24 * 3600;
 
 impl DeliveryRecord {
-    pub fn new(webhook: WebhookId, seq: u64, now: Timestamp) -> Self {
+    /// Pending, due now.
+    pub fn new(webhook: EndpointId, seq: u64, now: Timestamp) -> Self {
+        Self::pending(webhook, seq, now, now)
+    }
+
+    /// Pending for `e`: due now, or never for a poll stream (its receiver collects it).
+    pub fn for_endpoint(e: &EndpointRecord, seq: u64, now: Timestamp) -> Self {
+        let due = if e.polled() { NEVER } else { now };
+        Self::pending(e.id, seq, now, due)
+    }
+
+    fn pending(webhook: EndpointId, seq: u64, now: Timestamp, due: Timestamp) -> Self {
         Self {
             webhook,
             seq,
             status: DeliveryStatus::Pending,
             attempts: 0,
             created_at: now,
-            next_at: now,
+            next_at: due,
             last_attempt_at: None,
             last_status: None,
             last_error: None,
         }
     }
 
-    /// The record after one attempt: delivered, retried later, or failed.
-    /// `jitter` in [0, 1) spreads the retries of many deliveries.
-    pub fn after_attempt(&self, now: Timestamp, outcome: Result<u16, String>, jitter: f64) -> Self {
+    /// The record after one attempt: `Ok(status)` delivered, `Err((status,
+    /// error, permanent))` retried later (or failed, after a day or when
+    /// permanent). `jitter` in [0, 1) spreads the retries of many deliveries.
+    pub fn after_attempt(
+        &self,
+        now: Timestamp,
+        outcome: Result<u16, (Option<u16>, String, bool)>,
+        jitter: f64,
+    ) -> Self {
         let mut d = self.clone();
         d.attempts += 1;
         d.last_attempt_at = Some(now);
         match outcome {
-            Ok(status) if (200..300).contains(&status) => {
+            Ok(status) => {
                 d.status = DeliveryStatus::Delivered;
                 d.last_status = Some(status);
                 d.last_error = None;
             }
-            other => {
-                let (status, error) = match other {
-                    Ok(s) => (Some(s), format!("the receiver answered {s}")),
-                    Err(e) => (None, e),
-                };
+            Err((status, error, permanent)) => {
                 d.last_status = status;
                 d.last_error = Some(error);
                 let next = now.plus_millis(backoff_millis(d.attempts, jitter));
-                if next.millis() >= self.created_at.plus_secs(RETRY_FOR_SECS).millis() {
+                let late = next.millis() >= self.created_at.plus_secs(RETRY_FOR_SECS).millis();
+                if permanent || late {
                     d.status = DeliveryStatus::Failed;
                 } else {
                     d.next_at = next;
@@ -208,16 +348,22 @@ mod tests {
 
     #[test]
     fn an_attempt_delivers_retries_or_gives_up_after_a_day() {
-        let d = DeliveryRecord::new(WebhookId::new_v7(), 7, T);
+        let d = DeliveryRecord::new(EndpointId::new_v7(), 7, T);
         let ok = d.after_attempt(T, Ok(202), 0.0);
         assert_eq!((ok.status, ok.attempts), (DeliveryStatus::Delivered, 1));
-        let again = d.after_attempt(T, Ok(500), 0.0);
+        let again = d.after_attempt(T, Err((Some(500), "500".into(), false)), 0.0);
         assert_eq!(again.status, DeliveryStatus::Pending);
         assert_eq!(again.next_at, T.plus_millis(5_000));
         assert_eq!(again.last_status, Some(500));
-        let late = d.after_attempt(T.plus_secs(RETRY_FOR_SECS - 1), Err("refused".into()), 0.0);
+        let late = d.after_attempt(
+            T.plus_secs(RETRY_FOR_SECS - 1),
+            Err((None, "refused".into(), false)),
+            0.0,
+        );
         assert_eq!(late.status, DeliveryStatus::Failed);
         assert_eq!(late.last_error.as_deref(), Some("refused"));
+        let refused = d.after_attempt(T, Err((Some(400), "invalid_key".into(), true)), 0.0);
+        assert_eq!(refused.status, DeliveryStatus::Failed);
         let back = late.redeliver(T.plus_secs(RETRY_FOR_SECS));
         assert_eq!(back.status, DeliveryStatus::Pending);
         assert_eq!(back.next_at, T.plus_secs(RETRY_FOR_SECS));
@@ -232,8 +378,9 @@ mod tests {
             reason: RevokeReason::UserLogout,
             support: false,
         };
-        let mut w = WebhookRecord {
-            id: WebhookId::new_v7(),
+        let mut w = EndpointRecord {
+            id: EndpointId::new_v7(),
+            kind: EndpointKind::Webhook,
             url: "https://example.org/hook".into(),
             key: [0; 32],
             enabled: true,
