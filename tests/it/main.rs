@@ -6,6 +6,7 @@ mod admins;
 mod audit;
 mod auth;
 mod blackbox;
+mod client_lib;
 mod day_two_cli;
 mod errors;
 mod fuzz;
