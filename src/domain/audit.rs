@@ -86,10 +86,14 @@ pub enum AuditAction {
     WebhookDeleted,
     WebhookRedelivered,
     WebhookDeliveryFailed,
+    StreamCreated,
+    StreamUpdated,
+    StreamDeleted,
+    StreamStatusChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 33] = [
+    pub const ALL: [AuditAction; 37] = [
         Self::Login,
         Self::LoginFailed,
         Self::Logout,
@@ -123,6 +127,10 @@ impl AuditAction {
         Self::WebhookDeleted,
         Self::WebhookRedelivered,
         Self::WebhookDeliveryFailed,
+        Self::StreamCreated,
+        Self::StreamUpdated,
+        Self::StreamDeleted,
+        Self::StreamStatusChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -160,6 +168,10 @@ impl AuditAction {
             Self::WebhookDeleted => "webhook_deleted",
             Self::WebhookRedelivered => "webhook_redelivered",
             Self::WebhookDeliveryFailed => "webhook_delivery_failed",
+            Self::StreamCreated => "ssf_stream_created",
+            Self::StreamUpdated => "ssf_stream_updated",
+            Self::StreamDeleted => "ssf_stream_deleted",
+            Self::StreamStatusChanged => "ssf_stream_status_changed",
         }
     }
 

@@ -11,6 +11,7 @@ use crate::auth::{Secret, TenantScope};
 use crate::domain::outbox::{
     CAEP_SESSION_REVOKED, EndpointKind, StreamConfig, StreamStatus, VERIFICATION_SEQ,
 };
+use crate::domain::{Actor, AuditAction, AuditEvent};
 use crate::domain::{
     ClientId, DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, TenantId,
 };
@@ -135,6 +136,23 @@ fn check_input(
     Ok((poll, url, auth))
 }
 
+/// The audit entry of a receiver's change to its stream: the service
+/// client acts (recorded in `details`; audit actors are people or the system).
+fn stream_event(
+    action: AuditAction,
+    r_client: ClientId,
+    stream: EndpointId,
+    details: Value,
+) -> AuditEvent {
+    let mut d = json!({ "client_id": r_client });
+    if let (Some(d), Value::Object(more)) = (d.as_object_mut(), details) {
+        d.extend(more);
+    }
+    AuditEvent::new(Actor::system(), action)
+        .target(stream)
+        .details(d)
+}
+
 impl Service {
     /// Authenticate a service client as the receiver of tenant `tenant`.
     pub async fn receiver(
@@ -228,7 +246,7 @@ impl Service {
             created_at: self.now(),
             cursor: 0,
         };
-        let (scope, client, stored) = (r.scope.clone(), r.client, rec.clone());
+        let (scope, client, stored, now) = (r.scope.clone(), r.client, rec.clone(), self.now());
         let rec = self
             .store
             .write(move |tx| {
@@ -248,6 +266,9 @@ impl Service {
                     ..stored.clone()
                 };
                 tx.put_webhook(ns, &rec)?;
+                let details = json!({ "poll": rec.polled(), "url": rec.url });
+                let ev = stream_event(AuditAction::StreamCreated, client, rec.id, details);
+                tx.append_audit(ns, now, ev)?;
                 Ok(rec)
             })
             .await?;
@@ -312,7 +333,7 @@ impl Service {
         }
         let (poll, url, authorization) =
             check_input(&input, if replace { None } else { Some(&old) })?;
-        let (scope, wid) = (r.scope.clone(), old.id);
+        let (scope, wid, client, now) = (r.scope.clone(), old.id, r.client, self.now());
         let events = input.events_requested.clone();
         let description = input.description.clone();
         let rec = self
@@ -337,6 +358,12 @@ impl Service {
                     e.description = description.clone();
                 }
                 tx.put_webhook(ns, &e)?;
+                let details = json!({ "poll": poll, "url": e.url, "replace": replace });
+                tx.append_audit(
+                    ns,
+                    now,
+                    stream_event(AuditAction::StreamUpdated, client, wid, details),
+                )?;
                 Ok(e)
             })
             .await?;
@@ -345,9 +372,16 @@ impl Service {
 
     pub async fn delete_stream(&self, r: &Receiver, id: &str) -> Result<()> {
         let e = self.own_stream(r, id).await?;
-        let scope = r.scope.clone();
+        let (scope, client, now) = (r.scope.clone(), r.client, self.now());
         self.store
-            .write(move |tx| tx.remove_webhook(Ns::from(&scope), e.id))
+            .write(move |tx| {
+                let ns = Ns::from(&scope);
+                if tx.remove_webhook(ns, e.id)? {
+                    let ev = stream_event(AuditAction::StreamDeleted, client, e.id, json!({}));
+                    tx.append_audit(ns, now, ev)?;
+                }
+                Ok(())
+            })
             .await?;
         Ok(())
     }
@@ -363,6 +397,7 @@ impl Service {
             .ok_or_else(|| Error::field("status", "enabled, paused or disabled"))?;
         let old = self.own_stream(r, &input.stream_id).await?;
         let (scope, wid, reason) = (r.scope.clone(), old.id, input.reason.clone());
+        let (client, now) = (r.client, self.now());
         let e = self
             .store
             .write(move |tx| {
@@ -381,6 +416,9 @@ impl Service {
                 s.status = status;
                 s.reason = reason.clone();
                 tx.put_webhook(ns, &e)?;
+                let details = json!({ "status": status.as_str(), "reason": reason });
+                let ev = stream_event(AuditAction::StreamStatusChanged, client, wid, details);
+                tx.append_audit(ns, now, ev)?;
                 Ok(e)
             })
             .await?;

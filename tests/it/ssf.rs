@@ -408,6 +408,21 @@ async fn poll_streams_ack_hold_and_verify() {
     )
     .await;
     r.assert_error(400, "validation_failed");
+    for action in [
+        "ssf_stream_created",
+        "ssf_stream_updated",
+        "ssf_stream_status_changed",
+    ] {
+        let r = app
+            .get(
+                &format!("/v1/tenants/acme/audit?action={action}"),
+                Some(&admin.access),
+            )
+            .await;
+        let items = r.body["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{action}: {}", r.text);
+        assert_eq!(items[0]["details"]["client_id"], rs.id.as_str());
+    }
 }
 
 #[tokio::test]

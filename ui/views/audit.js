@@ -26,6 +26,15 @@ export const ACTIONS = {
   client_deleted: 'Service client deleted',
   tenant_created: 'Organization created',
   access_requested: 'Support access requested',
+  webhook_created: 'Webhook created',
+  webhook_updated: 'Webhook changed',
+  webhook_deleted: 'Webhook deleted',
+  webhook_redelivered: 'Webhook delivery sent again',
+  webhook_delivery_failed: 'Webhook delivery failed',
+  ssf_stream_created: 'Signals stream created',
+  ssf_stream_updated: 'Signals stream changed',
+  ssf_stream_deleted: 'Signals stream deleted',
+  ssf_stream_status_changed: 'Signals stream paused or resumed',
 };
 
 function actorCell(a) {
