@@ -44,6 +44,10 @@ impl Call {
         )
     }
 
+    pub fn delete(path: impl Into<String>, token: Option<&str>) -> Self {
+        Self::new(Method::DELETE, path.into(), token, None)
+    }
+
     fn new(method: Method, path: String, token: Option<&str>, body: Option<Bytes>) -> Self {
         Self {
             method,

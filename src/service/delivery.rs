@@ -23,6 +23,8 @@ use crate::store::{Ns, StoreError};
 
 /// One request may take this long (connect, TLS, answer).
 const ATTEMPT_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a wake-up waits for more commits before its round.
+const GATHER: Duration = Duration::from_millis(50);
 /// Due deliveries taken per tenant and round.
 const ROUND: usize = 256;
 /// The outbox keeps events this long (stream resumption, redelivery).
@@ -122,7 +124,10 @@ impl Service {
         let mut failing = false;
         loop {
             tokio::select! {
-                _ = self.deliveries.wakeup.notified() => {}
+                _ = self.deliveries.wakeup.notified() => {
+                    // Let a burst of revocations share one fan-out commit.
+                    tokio::time::sleep(GATHER).await;
+                }
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
             if !self.store.leading().await {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod events;
 mod lifecycle;
 
 use std::path::Path;
@@ -25,7 +26,9 @@ pub async fn local(
     pg: Option<&PgSchemas>,
     started: Instant,
 ) -> Result<(Target, Login), String> {
-    let env = pg.map(PgSchemas::env).unwrap_or_default();
+    let mut env = pg.map(PgSchemas::env).unwrap_or_default();
+    // The events scenario's receivers listen on loopback.
+    env.push(("SESSIOND_WEBHOOK_ALLOW_HOSTS", "127.0.0.1".to_owned()));
     let data = work.join("data");
     progress(
         started,
@@ -133,6 +136,7 @@ pub async fn all(
     b.refresh().await?;
     b.pages().await?;
     b.revoke_one(&refs).await?;
+    b.events().await?;
     b.revoked_filter().await?;
     b.search().await?;
     b.serving_memory();
