@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::body::Body;
 use axum::http::{Method, Request};
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{KeyInit, Mac};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -82,6 +82,31 @@ async fn every_revocation_path_yields_exactly_one_signed_delivery() {
     let rx = Receiver::start().await;
     let admin = app.tenant_admin("acme").await;
     let (hook, secret) = create_webhook(&app, "acme", &admin, &rx.url).await;
+    // The same events reach an SSF push stream and a back-channel logout URI.
+    let (sets, logouts) = (Receiver::start().await, Receiver::start().await);
+    let rs = app
+        .post(
+            "/v1/tenants/acme/clients",
+            Some(&admin.access),
+            json!({"name": "rs", "backchannel_logout_uri": logouts.url}),
+        )
+        .await;
+    let cred = STANDARD.encode(format!(
+        "{}:{}",
+        rs.body["client_id"].as_str().unwrap(),
+        rs.body["client_secret"].as_str().unwrap()
+    ));
+    let stream = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/tenants/acme/ssf/stream")
+        .header("authorization", format!("Basic {cred}"))
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": sets.url}})
+                .to_string(),
+        ))
+        .unwrap();
+    assert_eq!(app.call(stream).await.status.as_u16(), 201);
     let mut want: HashMap<String, &str> = HashMap::new();
     let user = |n: &str| format!("{n}@acme.test");
     let mut uids = HashMap::new();
@@ -259,9 +284,44 @@ async fn every_revocation_path_yields_exactly_one_signed_delivery() {
             .all(|d| d["status"] == "delivered" && d["attempts"] == 1),
         "{ds:?}"
     );
+    // One SET and one logout token per ended session, too.
+    let claims = |jwt: &[u8]| -> Value {
+        let jwt = std::str::from_utf8(jwt).unwrap();
+        let payload = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    let caep = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+    let mut by_set: Vec<String> = sets
+        .got()
+        .iter()
+        .map(|r| {
+            let c = claims(&r.body);
+            assert!(c["events"][caep].is_object(), "{c}");
+            c["sub_id"]["session"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let mut by_logout: Vec<String> = logouts
+        .got()
+        .iter()
+        .map(|r| {
+            let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&r.body).unwrap();
+            claims(form[0].1.as_bytes())["sid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut sids: Vec<String> = seen.keys().cloned().collect();
+    sids.sort();
+    by_set.sort();
+    by_logout.sort();
+    assert_eq!(by_set, sids);
+    assert_eq!(by_logout, sids);
     // Nothing is sent twice.
     app.svc.deliver_now().await.unwrap();
     assert_eq!(rx.got().len(), got.len());
+    assert_eq!(sets.got().len(), sids.len());
+    assert_eq!(logouts.got().len(), sids.len());
 }
 
 #[tokio::test]

@@ -63,7 +63,10 @@ impl Receiver {
     }
 
     fn count(&self) -> usize {
-        self.arrivals.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.arrivals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// When the `n`th delivery arrived (waiting up to 10 s).
@@ -100,7 +103,10 @@ impl Bench {
     }
 
     async fn drop_webhook(&mut self, id: &str) -> Result<(), String> {
-        let call = Call::delete(self.tenant_path(&format!("webhooks/{id}")), Some(&self.token));
+        let call = Call::delete(
+            self.tenant_path(&format!("webhooks/{id}")),
+            Some(&self.token),
+        );
         self.admin.send(&call).await.map(|_| ())
     }
 
