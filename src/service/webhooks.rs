@@ -57,16 +57,31 @@ pub struct NewWebhook {
     pub secret: Secret,
 }
 
+/// The event types an endpoint may ask for.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum WebhookEventType {
+    #[schema(rename = "session.revoked")]
+    SessionRevoked,
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
-    /// `https://…` (or `http://`) of the receiver.
+    /// `https://…` (or `http://`) of the receiver (the pattern is a guide;
+    /// the server checks the URL fully).
+    #[schema(
+        pattern = r"^https?://[a-z0-9.-]+(:[1-9][0-9]{0,3})?(/[a-zA-Z0-9._~/-]*)?$",
+        max_length = 2048
+    )]
     pub url: String,
-    /// Event types to deliver; all when absent or empty. Known: `session.revoked`.
+    /// Event types to deliver; all when absent or empty.
     #[serde(default)]
+    #[schema(value_type = Vec<WebhookEventType>)]
     pub events: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    #[schema(max_length = 200)]
     pub description: Option<String>,
 }
 
@@ -77,9 +92,15 @@ fn yes() -> bool {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
+    #[schema(
+        pattern = r"^https?://[a-z0-9.-]+(:[1-9][0-9]{0,3})?(/[a-zA-Z0-9._~/-]*)?$",
+        max_length = 2048
+    )]
     pub url: Option<String>,
+    #[schema(value_type = Option<Vec<WebhookEventType>>)]
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    #[schema(max_length = 200)]
     pub description: Option<String>,
 }
 
