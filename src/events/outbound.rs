@@ -72,7 +72,10 @@ fn public_v6(a: Ipv6Addr) -> bool {
 pub struct Outbound {
     /// Hosts (lower case) whose non-public addresses are allowed.
     allow: Vec<String>,
-    tls: tokio_native_tls::TlsConnector,
+    /// Made on the first https delivery: loading the system's trust store
+    /// costs start-up time and memory a server without https receivers
+    /// should not pay.
+    tls: std::sync::OnceLock<Result<tokio_native_tls::TlsConnector, String>>,
 }
 
 impl std::fmt::Debug for Outbound {
@@ -95,16 +98,25 @@ pub struct Reply {
 pub type Answer = Result<Reply, String>;
 
 impl Outbound {
-    pub fn new(allow: &[String]) -> Result<Self, String> {
-        let tls = native_tls::TlsConnector::new()
-            .map_err(|e| format!("cannot set up TLS for deliveries: {e}"))?;
-        Ok(Self {
+    pub fn new(allow: &[String]) -> Self {
+        Self {
             allow: allow
                 .iter()
                 .map(|h| h.trim().to_ascii_lowercase())
                 .collect(),
-            tls: tls.into(),
-        })
+            tls: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn tls(&self) -> Result<&tokio_native_tls::TlsConnector, String> {
+        self.tls
+            .get_or_init(|| {
+                native_tls::TlsConnector::new()
+                    .map(Into::into)
+                    .map_err(|e| format!("cannot set up TLS for deliveries: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     fn allowed(&self, host: &str) -> bool {
@@ -161,7 +173,7 @@ impl Outbound {
             .map_err(|e| format!("cannot build the request: {e}"))?;
         if https {
             let tls = self
-                .tls
+                .tls()?
                 .connect(&host, tcp)
                 .await
                 .map_err(|e| format!("TLS with {host} failed: {e}"))?;
@@ -282,7 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn loopback_is_refused_at_send_time_unless_allowed() {
-        let out = Outbound::new(&[]).unwrap();
+        let out = Outbound::new(&[]);
         let err = out
             .post(
                 "http://127.0.0.1:9/x",
@@ -305,7 +317,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.contains("refused"), "{err}");
-        let allowed = Outbound::new(&["127.0.0.1".into()]).unwrap();
+        let allowed = Outbound::new(&["127.0.0.1".into()]);
         let err = allowed
             .post(
                 "http://127.0.0.1:9/x",

@@ -282,7 +282,7 @@ pub async fn stream(
     AppQuery(q): AppQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Error> {
     let (client, secret) = basic_credentials(&headers).ok_or(Error::InvalidClient)?;
-    let scope = s.svc.stream_scope(&t, &client, secret.clone()).await?;
+    let scope = s.svc.receiver(&t, &client, secret.clone()).await?.scope;
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
@@ -341,7 +341,7 @@ impl Live {
             if self.checked.elapsed() >= Duration::from_secs(10) {
                 let t = self.scope.tenant().as_str().to_owned();
                 self.svc
-                    .stream_scope(&t, &self.client, self.secret.clone())
+                    .receiver(&t, &self.client, self.secret.clone())
                     .await
                     .ok()?;
                 self.checked = tokio::time::Instant::now();

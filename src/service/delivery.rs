@@ -367,21 +367,6 @@ impl Service {
         Ok(delivered)
     }
 
-    /// The scope of a service client's tenant `tenant`, for the live stream.
-    pub async fn stream_scope(
-        &self,
-        tenant: &str,
-        client_id: &str,
-        secret: crate::auth::Secret,
-    ) -> Result<TenantScope> {
-        let owner = self.authenticate_client(client_id, secret).await?;
-        if owner.as_str() != tenant {
-            // Another tenant's client: as if the credentials were wrong.
-            return Err(super::Error::InvalidClient);
-        }
-        Ok(TenantScope::system(owner))
-    }
-
     /// Drop outbox events older than [`OUTBOX_DAYS`] (and the finished
     /// deliveries of them) in every tenant; answers how many events went.
     pub async fn prune_outbox(&self) -> Result<u64> {

@@ -119,7 +119,7 @@ impl Service {
         let passwords = tokio::task::spawn_blocking(Passwords::new)
             .await
             .map_err(|e| e.to_string())??;
-        let outbound = crate::events::outbound::Outbound::new(&config.webhook_allow_hosts)?;
+        let outbound = crate::events::outbound::Outbound::new(&config.webhook_allow_hosts);
         let deliveries = delivery::Deliveries::new(outbound);
         store.subscribe(Arc::new(delivery::Waker(deliveries.clone())));
         Ok(Arc::new(Self {

@@ -718,3 +718,43 @@ async fn the_live_stream_sends_revocations_and_resumes_from_last_event_id() {
     let r = app.call(stream_request("acme", &client, Some("x"))).await;
     r.assert_error(400, "validation_failed");
 }
+
+#[tokio::test]
+async fn the_outbox_keeps_a_week_and_takes_finished_deliveries_with_it() {
+    let app = TestApp::with_config(allow_loopback()).await;
+    let rx = Receiver::start().await;
+    let admin = app.tenant_admin("acme").await;
+    let (hook, _) = create_webhook(&app, "acme", &admin, &rx.url).await;
+    app.user("acme", "m@acme.test", Role::Member).await;
+    for _ in 0..2 {
+        let t = app.login("acme", "m@acme.test").await;
+        revoke(&app, "acme", &admin, &t.session_id).await;
+    }
+    app.svc.deliver_now().await.unwrap();
+    assert_eq!(rx.got().len(), 2);
+    assert_eq!(
+        app.svc.prune_outbox().await.unwrap(),
+        0,
+        "nothing is a week old"
+    );
+    app.clock.advance_secs(8 * 86_400);
+    // The newest event stays (it carries the seq on); the older one goes,
+    // with its finished delivery.
+    assert_eq!(app.svc.prune_outbox().await.unwrap(), 1);
+    let admin = app.login("acme", "admin@acme.test").await;
+    let ds = deliveries(&app, "acme", &admin, &hook).await;
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    let t = app.login("acme", "m@acme.test").await;
+    revoke(&app, "acme", &admin, &t.session_id).await;
+    app.svc.deliver_now().await.unwrap();
+    let seqs: Vec<u64> = rx
+        .got()
+        .iter()
+        .map(|r| r.json()["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs[2],
+        seqs[1] + 1,
+        "seqs continue after pruning: {seqs:?}"
+    );
+}
