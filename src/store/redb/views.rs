@@ -89,16 +89,16 @@ impl<'a> WriteTx<'a> {
         std::mem::take(&mut self.events)
     }
 
-    /// The after-commit events of a session write, and its outbox event
-    /// in this transaction.
+    /// The after-commit events of a session write; its outbox event, if
+    /// it revokes, for the caller to append in this transaction.
     fn session_events(
         &mut self,
         ns: Ns<'_>,
         old: Option<&SessionRecord>,
         new: &SessionRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Option<(Timestamp, crate::domain::EventKind)> {
         self.events.extend(session_event(ns, old, new));
-        self.outbox(ns, old, new)
+        crate::store::events_api::revocation(ns, old, new)
     }
 
     fn write_session(
@@ -112,7 +112,8 @@ impl<'a> WriteTx<'a> {
         let by_activity = table_name(ns, Kind::SessionsByActivity);
         self.table(def!(sessions: u128 => &[u8]))?
             .insert(s.id.as_u128(), encode(s).as_slice())?;
-        self.session_events(ns, old, s)?;
+        let ev = self.session_events(ns, old, s);
+        self.append_events(ns, ev.into_iter().collect())?;
         if old.is_none() {
             self.table(def!(by_user: (u128, u128) => ()))?
                 .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
@@ -610,6 +611,7 @@ impl Writes for WriteTx<'_> {
             )
         };
         let mut changed = Vec::new();
+        let mut outbox = Vec::new();
         for &id in ids {
             let Some(old) = get_rec::<SessionRecord, u128>(&rows, id.as_u128())? else {
                 continue;
@@ -621,8 +623,10 @@ impl Writes for WriteTx<'_> {
                 idx.insert(key(&new), ())?;
             }
             changed.push(id);
-            self.session_events(ns, Some(&old), &new)?;
+            outbox.extend(self.session_events(ns, Some(&old), &new));
         }
+        drop((rows, idx));
+        self.append_events(ns, outbox)?;
         Ok(changed)
     }
 

@@ -5,11 +5,10 @@ use redb::ReadableTable;
 use super::{Source, WriteTx, get_rec};
 use crate::domain::outbox::NEVER;
 use crate::domain::{
-    DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, EventKind, OutboxEvent,
-    SessionRecord, Timestamp,
+    DeliveryRecord, DeliveryStatus, EndpointId, EndpointRecord, EventKind, OutboxEvent, Timestamp,
 };
 use crate::store::StoreError;
-use crate::store::events_api::{EventReads, EventWrites, revocation};
+use crate::store::events_api::{EventReads, EventWrites};
 use crate::store::records::{decode, encode};
 use crate::store::redb::tables::{Kind, Ns, table_name};
 
@@ -135,30 +134,22 @@ impl<S: Source> EventReads for S {
 }
 
 impl WriteTx<'_> {
-    /// Append the outbox event of a revocation, in this transaction.
-    pub(super) fn outbox(
+    /// Append these revocations' outbox events, in this transaction (the
+    /// head is read once for the lot).
+    pub(super) fn append_events(
         &mut self,
         ns: Ns<'_>,
-        old: Option<&SessionRecord>,
-        new: &SessionRecord,
+        evs: Vec<(Timestamp, EventKind)>,
     ) -> Result<(), StoreError> {
-        let Some((at, kind)) = revocation(ns, old, new) else {
+        if evs.is_empty() {
             return Ok(());
-        };
-        self.append_event(ns, at, kind)
-    }
-
-    fn append_event(
-        &mut self,
-        ns: Ns<'_>,
-        at: Timestamp,
-        kind: EventKind,
-    ) -> Result<(), StoreError> {
-        let seq = self.event_head(ns)? + 1;
+        }
+        let head = self.event_head(ns)?;
         let name = table_name(ns, Kind::Events);
-        let ev = OutboxEvent { seq, at, kind };
-        self.table(def!(name: u64 => &[u8]))?
-            .insert(seq, encode(&ev).as_slice())?;
+        let mut t = self.table(def!(name: u64 => &[u8]))?;
+        for (seq, (at, kind)) in (head + 1..).zip(evs) {
+            t.insert(seq, encode(&OutboxEvent { seq, at, kind }).as_slice())?;
+        }
         Ok(())
     }
 }
