@@ -210,16 +210,10 @@ impl Service {
         Ok(started)
     }
 
-    /// [`Service::fan_out`] now, for a poll that should not wait for a round.
+    /// [`Service::fan_out`] now, for a poll that should not wait for a
+    /// round; most polls find nothing behind, so no write (and no commit).
     pub(crate) async fn fan_out_now(&self, scope: &TenantScope) -> Result<()> {
-        self.fan_out(scope, self.now()).await
-    }
-
-    /// Give every endpoint behind the outbox head a delivery per event it
-    /// wants, and move its cursor, in one transaction.
-    async fn fan_out(&self, scope: &TenantScope, now: Timestamp) -> Result<()> {
         let s = scope.clone();
-        // Most calls find nothing to do: no write (and no commit) for those.
         let behind = self
             .store
             .read(move |rx| {
@@ -231,9 +225,16 @@ impl Service {
                     .any(|w| w.cursor < head && !w.holds()))
             })
             .await?;
-        if !behind {
-            return Ok(());
+        if behind {
+            self.fan_out(scope, self.now()).await?;
         }
+        Ok(())
+    }
+
+    /// Give every endpoint behind the outbox head a delivery per event it
+    /// wants, and move its cursor, in one transaction (callers check first
+    /// that one is behind).
+    async fn fan_out(&self, scope: &TenantScope, now: Timestamp) -> Result<()> {
         let s = scope.clone();
         let made = self
             .store
