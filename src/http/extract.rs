@@ -144,6 +144,10 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
+        // serde reads a struct from an array too; the documented schema is an object.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(Error::field("body", "must be a JSON object or null"));
+        }
         // The documented schema is `T | null`: a JSON `null` is an absent body.
         parse_json::<Option<T>>(&bytes).map(|b| OptionalJson(b.unwrap_or_default()))
     }

@@ -75,6 +75,8 @@ pub struct VerifyInput {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PollInput {
+    /// At most this many SETs (1000 at most; 100 when absent).
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub max_events: Option<usize>,
     pub return_immediately: Option<bool>,
     #[serde(default)]
