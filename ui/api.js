@@ -11,8 +11,9 @@ const CSRF = { 'X-Sessiond-Csrf': '1' };
 /** @type {{main: null|{token:string, sessionId:string}, support: null|{token:string, sessionId:string}}} */
 const slots = { main: null, support: null };
 const inflight = { main: null, support: null };
-const listeners = { signedout: new Set(), supportended: new Set() };
+const listeners = { signedout: new Set(), supportended: new Set(), unreachable: new Set(), reachable: new Set() };
 let refreshes = 0;
+let unreachable = false;
 
 export class ApiError extends Error {
   constructor(status, body, retryAfter) {
@@ -26,7 +27,8 @@ export class ApiError extends Error {
   }
 }
 
-/** Subscribe: 'signedout' (reason message) or 'supportended' (reason message). */
+/** Subscribe: 'signedout' (reason message), 'supportended' (reason message),
+ * 'unreachable' (a request found no server) or 'reachable' (one got an answer again). */
 export function on(event, fn) {
   listeners[event].add(fn);
   return () => listeners[event].delete(fn);
@@ -98,8 +100,10 @@ async function send(method, path, { body, token, headers, raw } = {}) {
   try {
     res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin', cache: 'no-store' });
   } catch (e) {
+    if (!unreachable) { unreachable = true; emit('unreachable'); }
     throw new ApiError(0, { error: 'network', message: 'The server could not be reached.', retryable: true });
   }
+  if (unreachable) { unreachable = false; emit('reachable'); }
   if (res.ok && raw) return res;
   const text = res.status === 204 ? '' : await res.text();
   let data = null;
@@ -185,6 +189,22 @@ export async function startSupport(tenant) {
   pair = null;
   return keep('support', adopted);
 }
+
+/** Is the server answering? A cheap probe (no token) that also updates the 'reachable' state. */
+export async function probe() {
+  try {
+    await send('GET', '/healthz');
+    return true;
+  } catch (e) {
+    return e instanceof ApiError && e.status !== 0;
+  }
+}
+
+export function isUnreachable() {
+  return unreachable;
+}
+
+export const del = (path, opts = {}) => request('DELETE', path, opts);
 
 export function inSupport() {
   return !!slots.support;

@@ -151,3 +151,125 @@ export function dialogField(name, label, input, hint) {
   input.name = name;
   return { name, input, node: field(label, input, hint) };
 }
+
+/**
+ * Why `raw` is not an email address the server accepts, or '' when it is.
+ * Mirrors the server's rule (domain/user.rs normalize_email): one `@`, a
+ * non-empty local part, a domain with a dot that neither starts nor ends
+ * with one, no spaces or invisible characters, at most 254 characters.
+ */
+export function emailProblem(raw) {
+  const e = String(raw || '').trim();
+  if (!e) return 'Enter an email address.';
+  // Control, format and zero-width characters, and any whitespace.
+  if (/[\s\p{Cc}\p{Cf}]/u.test(e)) return 'An email address has no spaces or invisible characters.';
+  const at = e.indexOf('@');
+  if (at < 0) return 'An email address needs an @, like name@example.com.';
+  if (e.indexOf('@', at + 1) >= 0) return 'An email address has exactly one @.';
+  const local = e.slice(0, at);
+  const domain = e.slice(at + 1);
+  if (!local) return 'Put the name before the @, like name@example.com.';
+  if (!domain) return 'Put the domain after the @, like name@example.com.';
+  if (!domain.includes('.') || domain.startsWith('.') || domain.endsWith('.') || domain.includes('..')) {
+    return `After the @ comes a domain with a dot, like example.com (“${domain}” is not one).`;
+  }
+  if (e.length > 254) return 'An email address has at most 254 characters.';
+  return '';
+}
+
+/**
+ * The three pictures of a list that is not (yet) a list: 'loading', 'empty'
+ * and 'error' look different and say different things. An error offers
+ * Retry when `retry` is given. Tests and styles find them by data-state.
+ */
+export function stateBox(kind, text, { retry, id } = {}) {
+  if (kind === 'loading') {
+    return h('div', { class: 'state state-loading', dataset: { state: 'loading' }, role: 'status', 'aria-busy': 'true', id },
+      h('span', { class: 'spinner', 'aria-hidden': 'true' }), text || 'Loading…');
+  }
+  if (kind === 'error') {
+    return h('div', { class: 'state state-error', dataset: { state: 'error' }, role: 'alert', id },
+      h('p', { class: 'state-title' }, 'Could not load this.'),
+      h('p', null, text || 'Something went wrong.'),
+      retry ? h('button', { type: 'button', class: 'btn btn-small', dataset: { role: 'retry' }, onclick: retry }, 'Retry') : null);
+  }
+  return h('p', { class: 'state empty-state muted', dataset: { state: 'empty' }, id }, text || 'Nothing here yet.');
+}
+
+/** A sentence for a failed load: unreachable server, refused, or the server's own message. */
+export function loadError(e) {
+  if (!e) return 'Something went wrong.';
+  if (e.status === 0) return 'The server could not be reached. Check the connection, then retry.';
+  if (e.status === 403) return 'You are not allowed to see this.';
+  if (e.status >= 500) return `The server had a problem (${e.message}). Retry in a moment.`;
+  return e.message || `HTTP ${e.status}`;
+}
+
+/** Copy `text` to the clipboard; resolves true when it worked. */
+export async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch { /* fall back below */ }
+  const ta = h('textarea', { class: 'sr-only', readonly: true, 'aria-hidden': 'true' });
+  ta.value = text;
+  document.body.append(ta);
+  ta.select();
+  let ok = false;
+  try { ok = document.execCommand('copy'); } catch { ok = false; }
+  ta.remove();
+  return ok;
+}
+
+/** A "Copy" button for `text` that says when it copied. */
+export function copyButton(text, { label = 'Copy', what = 'value', id } = {}) {
+  const btn = h('button', { type: 'button', class: 'btn btn-small btn-copy', id, dataset: { role: 'copy' }, 'aria-label': `Copy ${what}` }, label);
+  btn.addEventListener('click', async () => {
+    const ok = await copyText(typeof text === 'function' ? text() : text);
+    btn.textContent = ok ? 'Copied' : 'Copy failed: select and copy by hand';
+    btn.dataset.copied = ok ? 'true' : 'false';
+    toast(ok ? `Copied the ${what}.` : `Could not copy the ${what}; select it and copy by hand.`, ok ? 'ok' : 'warn');
+    setTimeout(() => { btn.textContent = label; }, 2500);
+  });
+  return btn;
+}
+
+// ---- leaving a screen with unsaved changes ----
+
+let leaveGuard = null;
+
+/**
+ * A screen with unsaved changes registers `fn`, which answers a sentence
+ * describing them (or '' when there are none). The shell asks before
+ * in-app navigation; beforeunload covers reloads and closing the tab.
+ */
+export function setLeaveGuard(fn) {
+  leaveGuard = fn || null;
+}
+
+function unsaved() {
+  try { return leaveGuard ? leaveGuard() : ''; } catch { return ''; }
+}
+
+/** Resolves true when the screen may be left (nothing unsaved, or the admin chose to discard). */
+export async function confirmLeave() {
+  const what = unsaved();
+  if (!what) return true;
+  const v = await dialog({
+    title: 'Leave without saving?',
+    body: [h('p', { id: 'leave-what' }, what), h('p', { class: 'muted' }, 'If you leave now, these changes are lost.')],
+    confirm: 'Discard changes and leave',
+    cancel: 'Stay on this page',
+    danger: true,
+  });
+  if (v) leaveGuard = null;
+  return !!v;
+}
+
+window.addEventListener('beforeunload', (e) => {
+  if (!unsaved()) return;
+  e.preventDefault();
+  e.returnValue = '';
+});

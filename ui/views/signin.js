@@ -54,6 +54,13 @@ export function renderSignIn(root, { message, onSignedIn }) {
       missing[0][0].focus();
       return;
     }
+    // Only the shape here: accounts made before the server required a dotted
+    // domain (and the bootstrap admin@localhost) must still be able to sign in.
+    if (!/^[^@\s]+@[^@\s]+$/.test(email.value.trim())) {
+      error.textContent = 'Enter your email address, like name@example.com.';
+      email.focus();
+      return;
+    }
     submit.disabled = true;
     submit.textContent = 'Signing in…';
     try {

@@ -2,7 +2,7 @@
 // countdown and "Revoke now", a direct grant form, and the history.
 
 import * as api from '../api.js';
-import { h, clear, toast, dialog, dialogField } from '../dom.js';
+import { h, clear, toast, dialog, dialogField, emailProblem, stateBox, loadError } from '../dom.js';
 import { timeEl, countdownEl, duration } from '../format.js';
 
 const STATUS = {
@@ -18,11 +18,55 @@ function pill(status) {
   return h('span', { class: `pill ${cls}` }, label);
 }
 
+function actorName(a) {
+  return (a && (a.email || a.id)) || 'an administrator';
+}
+
+/**
+ * What became of a request or grant, in words, with who and when — the
+ * same sentence on the organization's side and on the platform's:
+ * "Approved by alice@acme.test 5 min ago", "Denied by …", "Revoked by …",
+ * "Expired 2 h ago", "Waiting for a decision since …". Never "None".
+ */
+export function grantOutcome(g, { now = Date.now() } = {}) {
+  const line = (...parts) => h('div', { class: 'outcome', dataset: { outcome: g.status } }, parts);
+  const by = (a) => h('strong', null, actorName(a));
+  const decided = g.requested_by_grantee ? 'Approved by ' : 'Granted directly by ';
+  switch (g.status) {
+    case 'pending':
+      return line('Requested by ', h('strong', null, g.grantee.email), ' ', timeEl(g.requested_at), '; waiting for a decision');
+    case 'active': {
+      const ends = g.expires_at && new Date(g.expires_at).getTime() > now ? ['; ends in ', countdownEl(g.expires_at)] : [];
+      return line(decided, by(g.decided_by), ' ', timeEl(g.decided_at || g.starts_at), ends);
+    }
+    case 'denied':
+      return line('Denied by ', by(g.decided_by), ' ', timeEl(g.decided_at));
+    case 'revoked':
+      return line(g.ended_by ? ['Revoked by ', by(g.ended_by)] : 'Revoked', ' ', timeEl(g.ended_at),
+        g.decided_by ? [' (', decided.trim().toLowerCase(), ' ', actorName(g.decided_by), ')'] : null);
+    case 'expired':
+      return line('Expired ', timeEl(g.ended_at || g.expires_at),
+        g.decided_by ? [' (', decided.trim().toLowerCase(), ' ', actorName(g.decided_by), ')'] : null);
+    default:
+      return line(g.status);
+  }
+}
+
+/** When the outcome happened (for an "Ended" or "Decided" column). */
+export function outcomeAt(g) {
+  if (g.status === 'denied') return g.decided_at;
+  if (g.status === 'pending') return null;
+  return g.ended_at || (g.status === 'expired' ? g.expires_at : null) || g.decided_at;
+}
+
 export function renderSupport(main, ctx) {
   const tenant = ctx.tenant;
   const pending = h('div', { id: 'grants-pending' });
   const active = h('div', { id: 'grants-active' });
   const history = h('div', { id: 'grants-history' });
+  const problem = h('div', { id: 'support-error' });
+  let loadedOnce = false;
+  for (const box of [pending, active, history]) box.append(stateBox('loading', 'Loading support access…'));
   const grantBtn = h('button', { type: 'button', class: 'btn', id: 'grant-direct' }, 'Grant access…');
   let timer = null;
   let maxSecs = null;
@@ -32,6 +76,7 @@ export function renderSupport(main, ctx) {
       h('div', null, h('h1', null, 'Support access'),
         h('p', { class: 'muted' }, 'Platform administrators can see or change nothing in ', h('strong', null, tenant), ' without a grant you approve. Every grant ends on its own.')),
       h('div', { class: 'head-actions' }, grantBtn)),
+    problem,
     h('section', { class: 'section' }, h('h2', null, 'Pending requests'), pending),
     h('section', { class: 'section' }, h('h2', null, 'Active grants'), active),
     h('section', { class: 'section' }, h('h2', null, 'History'), history));
@@ -47,6 +92,7 @@ export function renderSupport(main, ctx) {
     try {
       await api.post(api.t(tenant, `/support-grants/${g.id}/${what}`));
       toast(what === 'approve' ? 'Access approved.' : what === 'deny' ? 'Request denied.' : 'Access revoked; support sessions ended.');
+      window.dispatchEvent(new CustomEvent('sessiond:grants-changed'));
       load();
     } catch (e) {
       if (e.status !== 401) toast(`Could not ${what}: ${e.message}`, 'error');
@@ -56,13 +102,13 @@ export function renderSupport(main, ctx) {
   function table(items, kind) {
     if (!items.length) {
       const empty = { pending: 'No requests are waiting.', active: 'No one has support access right now.', history: 'No earlier grants.' }[kind];
-      return h('p', { class: 'empty-state muted' }, empty);
+      return stateBox('empty', empty);
     }
     const cols = kind === 'active'
       ? ['Administrator', 'Reason', 'Started', 'Time left', 'Sessions', '']
       : kind === 'pending'
         ? ['Administrator', 'Reason', 'Duration', 'Requested', '']
-        : ['Administrator', 'Reason', 'Status', 'Duration', 'Requested', 'Ended'];
+        : ['Administrator', 'Reason', 'Outcome', 'Duration', 'Requested', 'Ended'];
     const tbody = h('tbody');
     for (const g of items) {
       let cells;
@@ -70,7 +116,7 @@ export function renderSupport(main, ctx) {
         cells = [
           h('td', { 'data-label': 'Administrator' }, g.grantee.email),
           h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
-          h('td', { 'data-label': 'Started' }, timeEl(g.starts_at)),
+          h('td', { 'data-label': 'Started' }, timeEl(g.starts_at), grantOutcome(g)),
           h('td', { 'data-label': 'Time left' }, countdownEl(g.expires_at)),
           h('td', { 'data-label': 'Sessions' }, String(g.support_sessions)),
           h('td', { class: 'cell-actions' }, h('button', { type: 'button', class: 'btn btn-small btn-danger', dataset: { grantId: g.id, role: 'revoke-grant' }, onclick: () => decide(g, 'revoke') }, 'Revoke now')),
@@ -89,13 +135,13 @@ export function renderSupport(main, ctx) {
         cells = [
           h('td', { 'data-label': 'Administrator' }, g.grantee.email),
           h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
-          h('td', { 'data-label': 'Status' }, pill(g.status), g.ended_by && g.ended_by.email ? h('div', { class: 'muted small' }, `by ${g.ended_by.email}`) : null),
+          h('td', { 'data-label': 'Outcome', class: 'outcome-cell' }, pill(g.status), grantOutcome(g)),
           h('td', { 'data-label': 'Duration' }, duration(g.duration_secs)),
-          h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at)),
-          h('td', { 'data-label': 'Ended' }, timeEl(g.ended_at || g.expires_at || g.decided_at)),
+          h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at), g.requested_by_grantee ? null : h('div', { class: 'muted small' }, 'granted directly')),
+          h('td', { 'data-label': 'Ended' }, timeEl(outcomeAt(g))),
         ];
       }
-      tbody.append(h('tr', { dataset: { grantId: g.id } }, cells));
+      tbody.append(h('tr', { dataset: { grantId: g.id, status: g.status } }, cells));
     }
     return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c ? c : h('span', { class: 'sr-only' }, 'Actions'))))), tbody));
@@ -109,8 +155,13 @@ export function renderSupport(main, ctx) {
       clear(pending).append(table(list.filter((g) => g.status === 'pending'), 'pending'));
       clear(active).append(table(list.filter(isActive), 'active'));
       clear(history).append(table(list.filter((g) => g.status !== 'pending' && !isActive(g)), 'history'));
+      clear(problem);
+      loadedOnce = true;
     } catch (e) {
-      if (e.status !== 401) toast(`Could not load support access: ${e.message}`, 'error');
+      if (e.status === 401) return;
+      // An error is not an empty list: say so, keep what was shown, offer Retry.
+      clear(problem).append(stateBox('error', loadedOnce ? `${loadError(e)} The lists below may be out of date.` : loadError(e), { retry: () => { clear(problem).append(stateBox('loading', 'Trying again…')); load(); } }));
+      if (!loadedOnce) for (const box of [pending, active, history]) clear(box);
     }
   }
 
@@ -123,7 +174,8 @@ export function renderSupport(main, ctx) {
     const reason = h('textarea', { rows: 2, maxlength: 500 });
     const validate = (v) => {
       const p = {};
-      if (!/^[^@\s]+@[^@\s]+$/.test(v.email.trim())) p.email = 'Enter the platform administrator’s email.';
+      const bad = emailProblem(v.email);
+      if (bad) p.email = bad;
       const m = Number(v.minutes);
       if (!Number.isInteger(m) || m < 1 || m * 60 > maxSecs) p.minutes = `Between 1 and ${Math.floor(maxSecs / 60)} minutes (policy).`;
       if (!v.reason.trim()) p.reason = 'Say why.';
@@ -137,7 +189,7 @@ export function renderSupport(main, ctx) {
       fields: [dialogField('email', 'Platform administrator email', email), dialogField('minutes', 'Duration (minutes)', minutes, `At most ${duration(maxSecs)} (policy).`), dialogField('reason', 'Reason', reason)],
       confirm: 'Grant access', validate,
     });
-    if (v) { toast('Access granted.'); load(); }
+    if (v) { toast('Access granted.'); window.dispatchEvent(new CustomEvent('sessiond:grants-changed')); load(); }
   });
 
   load();
