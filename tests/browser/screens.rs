@@ -172,6 +172,11 @@ fn a_client_secret_is_shown_once_with_a_copy_button() {
         "document.getElementById('client-secret-copy').dataset.copied !== undefined",
         5,
     );
+    assert_eq!(
+        b.js("return document.getElementById('client-secret-copy').dataset.copied"),
+        json!("true"),
+        "copying the secret failed"
+    );
     // The row is listed (without the secret).
     b.wait(&format!("#clients-body tr[data-client-id='{client_id}']"), 10);
     let row = b.text_of(&format!("#clients-body tr[data-client-id='{client_id}']"));
@@ -371,8 +376,14 @@ fn at_390_px_the_nav_folds_the_org_name_stays_and_the_banner_is_compact() {
         r["width"].as_f64().unwrap() > 40.0 && r["right"].as_f64().unwrap() <= width,
         "{r}"
     );
+    // Not cut off either: the top bar leaves the name its room.
+    assert_eq!(
+        b.js("const e = document.getElementById('scope-label'); return e.scrollWidth <= e.clientWidth"),
+        json!(true),
+        "the organization's name is truncated"
+    );
     // The top bar's controls fit.
-    let r = rect(&b, "#sign-out");
+    let r = rect(&b, "#nav-toggle");
     assert!(r["right"].as_f64().unwrap() <= width, "{r}");
 
     // The button opens the nav; every entry, Policy included, is whole on screen.
@@ -413,7 +424,10 @@ fn at_390_px_the_nav_folds_the_org_name_stays_and_the_banner_is_compact() {
         Some(&org.admin_token),
         Some(json!({"grantee_email": ADMIN_EMAIL, "duration_secs": 1800, "reason": "ticket 8"})),
     );
-    b.click_css("#sign-out");
+    // On a phone, Sign out lives in the menu.
+    assert!(!b.displayed(&b.find_now("#sign-out").unwrap()));
+    b.click_css("#nav-toggle");
+    b.click_css("#nav-sign-out");
     b.wait("#signin-submit", 10);
     sign_in_platform(&b, &server);
     b.click_css(&format!(

@@ -74,7 +74,7 @@ export function renderSupport(main, ctx) {
   main.append(
     h('div', { class: 'page-head page-head-row' },
       h('div', null, h('h1', null, 'Support access'),
-        h('p', { class: 'muted' }, 'Platform administrators can see or change nothing in ', h('strong', null, tenant), ' without a grant you approve. Every grant ends on its own.')),
+        h('p', { class: 'muted' }, 'Platform administrators can see or change nothing in ', h('strong', null, ctx.tenantName || tenant), ' without a grant you approve. Every grant ends on its own.')),
       h('div', { class: 'head-actions' }, grantBtn)),
     problem,
     h('section', { class: 'section' }, h('h2', null, 'Pending requests'), pending),
