@@ -93,10 +93,7 @@ fn tab_to(b: &Browser, what: &str, pred: &str, max: usize) {
         }
     }
     b.debug_dump();
-    panic!(
-        "Tab never reached {what}; focus is on {}",
-        b.focused()
-    );
+    panic!("Tab never reached {what}; focus is on {}", b.focused());
 }
 
 fn user_id_of(server: &Server, org: &Org, email: &str) -> String {
@@ -154,13 +151,34 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     let server = start_on(data.path(), free_port(), true);
     let org = setup_org(&server, "incident-org");
     // Mia's laptop (the stolen one), her phone, her desktop; Noah nearby.
-    let laptop = login_from(&server, &org.slug, "mia@x.test", UA_FIREFOX_LINUX, "203.0.113.7");
-    let phone = login_from(&server, &org.slug, "mia@x.test", UA_SAFARI_IPHONE, "198.51.100.23");
-    login_from(&server, &org.slug, "noah@x.test", UA_EDGE_WINDOWS, "203.0.113.99");
+    let laptop = login_from(
+        &server,
+        &org.slug,
+        "mia@x.test",
+        UA_FIREFOX_LINUX,
+        "203.0.113.7",
+    );
+    let phone = login_from(
+        &server,
+        &org.slug,
+        "mia@x.test",
+        UA_SAFARI_IPHONE,
+        "198.51.100.23",
+    );
+    login_from(
+        &server,
+        &org.slug,
+        "noah@x.test",
+        UA_EDGE_WINDOWS,
+        "203.0.113.99",
+    );
     let mia = user_id_of(&server, &org, "mia@x.test");
     let mia_sessions: Vec<String> = server.call(
         "GET",
-        &format!("/v1/tenants/{}/sessions?user_id={mia}&status=active", org.slug),
+        &format!(
+            "/v1/tenants/{}/sessions?user_id={mia}&status=active",
+            org.slug
+        ),
         Some(&org.admin_token),
         None,
     )["items"]
@@ -199,7 +217,10 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     );
     assert_eq!(lines, json!(1), "the sessions toolbar wraps at 1366 px");
     assert_eq!(
-        js_str(&b, "return document.getElementById('sessions-search').placeholder"),
+        js_str(
+            &b,
+            "return document.getElementById('sessions-search').placeholder"
+        ),
         "Name, email, IP or session id"
     );
 
@@ -217,7 +238,10 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     assert!(row.contains("203.0.113.7"), "{row}");
     assert!(row.contains(&laptop[..8]), "the short session id: {row}");
     assert_eq!(
-        js_str(&b, "return document.querySelector('#sessions-body tr[data-session-id]').dataset.sessionId"),
+        js_str(
+            &b,
+            "return document.querySelector('#sessions-body tr[data-session-id]').dataset.sessionId"
+        ),
         laptop
     );
     assert_eq!(b.text_of("#sessions-total"), "1 active session match");
@@ -229,19 +253,31 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     assert_eq!(b.focused()["text"], "Mia Member");
     b.keys(ENTER);
     b.wait("#user-force-signout", 10);
-    assert_eq!(js_str(&b, "return location.pathname"), format!("/users/{mia}"));
+    assert_eq!(
+        js_str(&b, "return location.pathname"),
+        format!("/users/{mia}")
+    );
     b.wait_js(
         "Mia's sessions on her page",
         "document.querySelectorAll('#sessions-body tr[data-session-id]').length === 3",
         10,
     );
     let page = rows_text(&b);
-    for want in ["203.0.113.7", "198.51.100.23", "127.0.0.1", &laptop[..8], &phone[..8]] {
+    for want in [
+        "203.0.113.7",
+        "198.51.100.23",
+        "127.0.0.1",
+        &laptop[..8],
+        &phone[..8],
+    ] {
         assert!(page.contains(want), "the user page lacks {want:?}:\n{page}");
     }
     // The audit trail about her is on the page already (her sign-ins).
     b.wait("#user-audit-body tr[data-seq]", 10);
-    let trail = js_str(&b, "return document.getElementById('user-audit-body').innerText");
+    let trail = js_str(
+        &b,
+        "return document.getElementById('user-audit-body').innerText",
+    );
     assert!(trail.contains("Mia Member signed in"), "{trail}");
     assert!(!trail.contains("Noah"), "only entries about Mia: {trail}");
     shot(&b, "3-user");
@@ -283,7 +319,10 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     // The server agrees: nothing of Mia is active, the account is disabled.
     let left = server.call(
         "GET",
-        &format!("/v1/tenants/{}/sessions?user_id={mia}&status=active", org.slug),
+        &format!(
+            "/v1/tenants/{}/sessions?user_id={mia}&status=active",
+            org.slug
+        ),
         Some(&org.admin_token),
         None,
     );
@@ -318,9 +357,8 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
         "document.getElementById('audit-target-user').selectedOptions[0].textContent.startsWith('Mia Member')",
         10,
     );
-    let entry = b.text_of(
-        "#audit-body tr[data-action='user_sessions_revoked'] [data-role='entry-text']",
-    );
+    let entry =
+        b.text_of("#audit-body tr[data-action='user_sessions_revoked'] [data-role='entry-text']");
     assert_eq!(
         entry,
         "Ada Admin ended 3 sessions of Mia Member and disabled the account: stolen laptop (INC-7)"
@@ -372,7 +410,10 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
         10,
     );
     assert_eq!(
-        js_str(&b, "return document.getElementById('audit-export-status').dataset.entries"),
+        js_str(
+            &b,
+            "return document.getElementById('audit-export-status').dataset.entries"
+        ),
         lines.len().to_string()
     );
     tab_to(&b, "Export CSV", "e.id === 'audit-export-csv'", 2);
@@ -415,9 +456,27 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
     let server = start_on(data.path(), free_port(), true);
     let org = setup_org(&server, "matching-org");
     // Two more of Noah's, one of Olga's from the same network.
-    let n1 = login_from(&server, &org.slug, "noah@x.test", UA_SAFARI_IPHONE, "192.0.2.10");
-    let n2 = login_from(&server, &org.slug, "noah@x.test", UA_FIREFOX_LINUX, "192.0.2.11");
-    let olga = login_from(&server, &org.slug, "olga@x.test", UA_FIREFOX_LINUX, "192.0.2.12");
+    let n1 = login_from(
+        &server,
+        &org.slug,
+        "noah@x.test",
+        UA_SAFARI_IPHONE,
+        "192.0.2.10",
+    );
+    let n2 = login_from(
+        &server,
+        &org.slug,
+        "noah@x.test",
+        UA_FIREFOX_LINUX,
+        "192.0.2.11",
+    );
+    let olga = login_from(
+        &server,
+        &org.slug,
+        "olga@x.test",
+        UA_FIREFOX_LINUX,
+        "192.0.2.12",
+    );
     let b = Browser::start(&driver);
     b.resize(1366, 900);
     b.sign_in_org(&server, &org.slug, &org_admin(&org.slug));
@@ -431,7 +490,11 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
 
     // Sortable headers: buttons, with aria-sort on the sorted column.
     assert_eq!(
-        js_str(&b, "return document.querySelector('th[aria-sort]').textContent.trim()").to_lowercase(),
+        js_str(
+            &b,
+            "return document.querySelector('th[aria-sort]').textContent.trim()"
+        )
+        .to_lowercase(),
         "last activity ▼"
     );
     let user_btn = "#sessions-table th button[data-sort='user']";
@@ -470,7 +533,10 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
         10,
     );
     // Only one column is marked sorted.
-    assert_eq!(b.js("return document.querySelectorAll('th[aria-sort]').length"), json!(1));
+    assert_eq!(
+        b.js("return document.querySelectorAll('th[aria-sort]').length"),
+        json!(1)
+    );
 
     // Search by IP prefix: the three sessions from 192.0.2.*.
     b.fill("#sessions-search", "192.0.2.");
@@ -499,11 +565,17 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
     assert_eq!(b.text_of("#revoke-all-except-mine"), "Revoke matching");
     b.click_css("#revoke-all-except-mine");
     b.wait("dialog[open]", 10);
-    assert_eq!(b.text_of("#bulk-count"), "3 active sessions will be revoked.");
+    assert_eq!(
+        b.text_of("#bulk-count"),
+        "3 active sessions will be revoked."
+    );
     let dlg = b.text_of("dialog[open]");
     assert!(dlg.contains("“noah”"), "{dlg}");
     b.fill("dialog[open] textarea", "noah's devices (INC-8)");
-    assert_eq!(b.text_of("dialog[open] button.btn-danger"), "Revoke 3 sessions");
+    assert_eq!(
+        b.text_of("dialog[open] button.btn-danger"),
+        "Revoke 3 sessions"
+    );
     b.click_css("dialog[open] button.btn-danger");
     b.wait_js(
         "the dialog to close",
@@ -581,8 +653,14 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
     assert!(banner.contains("Could not load the sessions"), "{banner}");
     assert!(banner.contains("could not be reached"), "{banner}");
     assert!(banner.contains("may be out of date"), "{banner}");
-    assert!(b.find_now("#sessions-error button[data-role='retry']").is_some());
-    assert!(b.find_now("#sessions-body tr[data-state='empty']").is_none());
+    assert!(
+        b.find_now("#sessions-error button[data-role='retry']")
+            .is_some()
+    );
+    assert!(
+        b.find_now("#sessions-body tr[data-state='empty']")
+            .is_none()
+    );
 
     // Other screens, reached without reloading: errors, not empty lists.
     b.click_css(".nav a[href='/users']");
@@ -619,8 +697,10 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
     // An invalid filter says why: From after To on the audit log.
     b.click_css(".nav a[href='/audit']");
     b.wait("#audit-body tr[data-seq]", 10);
-    b.js("const s = document.getElementById('audit-since'); s.value = '2026-12-05T10:00'; \
-          const u = document.getElementById('audit-until'); u.value = '2026-12-01T10:00';");
+    b.js(
+        "const s = document.getElementById('audit-since'); s.value = '2026-12-05T10:00'; \
+          const u = document.getElementById('audit-until'); u.value = '2026-12-01T10:00';",
+    );
     b.click_css("#audit-apply");
     b.wait_js(
         "the inline error",
@@ -639,9 +719,195 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
         "no empty list for an impossible range"
     );
     // Clearing the dates brings the entries back.
-    b.js("const s = document.getElementById('audit-since'); s.value = ''; \
-          const u = document.getElementById('audit-until'); u.value = '';");
+    b.js(
+        "const s = document.getElementById('audit-since'); s.value = ''; \
+          const u = document.getElementById('audit-until'); u.value = '';",
+    );
     b.click_css("#audit-apply");
     b.wait("#audit-body tr[data-seq]", 10);
     drop(server);
+}
+
+#[test]
+fn audit_entries_read_in_words_and_only_support_actions_carry_the_badge() {
+    let Some(driver) = browser_available() else {
+        return;
+    };
+    let server = Server::start(false);
+    let org = setup_org(&server, "words-org");
+    let t = &org.slug;
+    let tok = Some(org.admin_token.as_str());
+    let noah = user_id_of(&server, &org, "noah@x.test");
+    let olga = user_id_of(&server, &org, "olga@x.test");
+    let mia = user_id_of(&server, &org, "mia@x.test");
+    // The org admin disables Noah, promotes Olga, ends one of Mia's sessions.
+    server.call(
+        "PATCH",
+        &format!("/v1/tenants/{t}/users/{noah}"),
+        tok,
+        Some(json!({"disabled": true})),
+    );
+    server.call(
+        "PATCH",
+        &format!("/v1/tenants/{t}/users/{olga}"),
+        tok,
+        Some(json!({"role": "org_admin"})),
+    );
+    let mia_sid = server.call(
+        "GET",
+        &format!("/v1/tenants/{t}/sessions?user_id={mia}"),
+        tok,
+        None,
+    )["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.call(
+        "POST",
+        &format!("/v1/tenants/{t}/sessions/revoke"),
+        tok,
+        Some(json!({"session_ids": [mia_sid], "reason": "phishing (INC-9)"})),
+    );
+    // A global admin in a support session ends Sam's session.
+    let sam = server.login(t, "second@x.test", UA_EDGE_WINDOWS);
+    let sam_sid = sam["session_id"].as_str().unwrap().to_owned();
+    server.call(
+        "POST",
+        &format!("/v1/tenants/{t}/support-grants"),
+        tok,
+        Some(json!({"grantee_email": ADMIN_EMAIL, "duration_secs": 1800, "reason": "ticket 9"})),
+    );
+    let platform = server.platform_token();
+    let support = server.call(
+        "POST",
+        &format!("/v1/platform/tenants/{t}/support-sessions"),
+        Some(&platform),
+        None,
+    );
+    let support_tok = support["access_token"].as_str().unwrap().to_owned();
+    server.call(
+        "POST",
+        &format!("/v1/tenants/{t}/sessions/{sam_sid}/revoke"),
+        Some(&support_tok),
+        Some(json!({"reason": "support cleanup"})),
+    );
+
+    let b = Browser::start(&driver);
+    b.sign_in_org(&server, t, &org_admin(t));
+    b.wait("#sessions-body tr[data-session-id]", 15);
+    b.click_css(".nav a[href='/audit']");
+    b.wait("#audit-body tr[data-seq]", 10);
+    let text_of_action = |action: &str| -> String {
+        b.wait(
+            &format!("#audit-body tr[data-action='{action}'] [data-role='entry-text']"),
+            10,
+        );
+        b.text_of(&format!(
+            "#audit-body tr[data-action='{action}'] [data-role='entry-text']"
+        ))
+    };
+    b.wait_js(
+        "names resolved",
+        "!document.getElementById('audit-body').innerText.includes('user 0')",
+        10,
+    );
+    let all = js_str(&b, "return document.getElementById('audit-body').innerText");
+    for want in [
+        "Ada Admin disabled Noah Member’s account, ending 1 session",
+        "Ada Admin made Olga Member an org admin",
+        "Ada Admin ended 1 session of Mia Member: phishing (INC-9)",
+        "Mia Member signed in with Firefox 127 on Linux",
+        "Ada Admin granted support access to root@platform.test",
+    ] {
+        assert!(all.contains(want), "the audit log lacks {want:?}:\n{all}");
+    }
+    // The support session's own revocation, in words, with the badge.
+    let support_entry = b
+        .js("return Array.from(document.querySelectorAll(\"#audit-body tr[data-action='session_revoked']\")).map(r => r.querySelector(\"[data-role='entry-text']\").innerText)")
+        .to_string();
+    assert!(
+        support_entry.contains("root@platform.test ended a session of Sam Second: support cleanup"),
+        "{support_entry}"
+    );
+    // The badge is on exactly the entries done with a support grant.
+    let audit = server.call(
+        "GET",
+        &format!("/v1/tenants/{t}/audit?limit=200"),
+        tok,
+        None,
+    );
+    let mut with_grant: Vec<u64> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["grant_id"].is_null())
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    with_grant.sort_unstable();
+    assert!(
+        with_grant.len() >= 2,
+        "support start and the revocation: {audit}"
+    );
+    let mut badged: Vec<u64> = b
+        .js("return Array.from(document.querySelectorAll('#audit-body tr[data-seq]')).filter(r => r.querySelector('.badge-support')).map(r => Number(r.dataset.seq))")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    badged.sort_unstable();
+    assert_eq!(badged, with_grant);
+    assert!(
+        b.find_now("#audit-body tr[data-action='user_updated'] .badge-support")
+            .is_none(),
+        "the org admin's own actions carry no SUPPORT badge"
+    );
+    assert!(
+        text_of_action("support_session_started")
+            .starts_with("root@platform.test started a support session")
+    );
+
+    // Filter by session id: the entries about Mia's ended session only.
+    b.fill("#audit-session", &mia_sid);
+    b.click_css("#audit-apply");
+    b.wait_js(
+        "the session filter",
+        "location.search.includes('session_id=')",
+        5,
+    );
+    b.wait_js(
+        "only that session's entries",
+        "(() => { const a = Array.from(document.querySelectorAll('#audit-body tr[data-seq]')).map(r => r.dataset.action).sort().join(','); return a === 'login,sessions_bulk_revoked'; })()",
+        10,
+    );
+    // A malformed session id is refused inline, before any request.
+    b.fill("#audit-session", "not-a-session");
+    b.click_css("#audit-apply");
+    b.wait_js(
+        "the inline error",
+        "document.getElementById('audit-session-error').textContent.includes('36 characters')",
+        5,
+    );
+
+    // Bulk parts sharing a bulk_id are one logical entry (the grouping, in
+    // this page's own module).
+    let grouped = b.js(
+        "return import('/views/audit.js').then(m => { \
+           const part = (seq, part, ids) => ({seq, at: '2026-12-01T10:00:00Z', action: 'sessions_bulk_revoked', \
+             actor: {kind: 'user', id: null, email: 'ada@x.test'}, reason: 'credential leak', target: null, ip: null, grant_id: null, \
+             details: {bulk_id: 'b1', part, parts: 3, count: ids.length, session_ids: ids, criteria: {filter: {all: true}, except_current: true}}}); \
+           const other = {seq: 1, at: '2026-12-01T09:00:00Z', action: 'logout', actor: {kind: 'user', id: null, email: 'mia@x.test'}, details: null}; \
+           const g = m.groupEntries([part(12, 3, ['c']), part(11, 2, ['b1', 'b2']), part(10, 1, ['a']), other]); \
+           return {n: g.length, text: m.entryText(g[0], new m.Names('x')), ids: g[0].details.session_ids, parts: g[0].parts.length}; })",
+    );
+    assert_eq!(grouped["n"], json!(2), "{grouped}");
+    assert_eq!(grouped["parts"], json!(3), "{grouped}");
+    assert_eq!(grouped["ids"], json!(["a", "b1", "b2", "c"]), "{grouped}");
+    assert_eq!(
+        grouped["text"],
+        json!(
+            "ada@x.test ended 4 sessions across the organization (all but their own): credential leak"
+        )
+    );
+    assert_eq!(b.severe_logs(), Vec::<String>::new());
 }

@@ -133,7 +133,7 @@ export function subjectOf(e) {
   if (d.user_id) return d.user_id;
   const ids = d.user_ids || (d.criteria && d.criteria.filter && d.criteria.filter.user_ids);
   if (Array.isArray(ids) && ids.length === 1) return ids[0];
-  if (e.action === 'login' || e.action === 'logout') return e.actor && e.actor.id;
+  if ((e.action === 'login' || e.action === 'logout') && e.actor && e.actor.kind === 'user') return e.actor.id;
   return null;
 }
 
@@ -146,7 +146,8 @@ function usersOf(e) {
 /** Every user id an entry mentions (for resolving names). */
 export function mentioned(e) {
   const out = [];
-  if (e.actor && e.actor.id) out.push(e.actor.id);
+  // Global admins live outside the tenant: their ids are not users here.
+  if (e.actor && e.actor.id && e.actor.kind === 'user') out.push(e.actor.id);
   const s = subjectOf(e);
   if (s) out.push(s);
   out.push(...usersOf(e));

@@ -1,7 +1,7 @@
 // Users: list/search/create. A user's page (the incident hub) is user.js.
 
 import * as api from '../api.js';
-import { h, clear, toast, dialog, dialogField, debounce } from '../dom.js';
+import { h, clear, toast, dialog, dialogField, debounce, emailProblem } from '../dom.js';
 import { timeEl, errorBanner, loadingRow, emptyRow } from '../format.js';
 
 export { renderUser } from './user.js';
@@ -82,7 +82,8 @@ export function renderUsers(main, ctx) {
       dialogField('role', 'Role', role), dialogField('password', 'Initial password', pw, 'At least 8 characters.')];
     const validate = (v) => {
       const p = {};
-      if (!/^[^@\s]+@[^@\s]+$/.test(v.email.trim())) p.email = 'Enter an email address.';
+      const bad = emailProblem(v.email);
+      if (bad) p.email = bad;
       if (!v.display_name.trim()) p.display_name = 'Enter a name.';
       if (v.password.length < 8) p.password = 'Use at least 8 characters.';
       return p;
