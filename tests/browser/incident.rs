@@ -444,6 +444,14 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     listed.sort();
     assert_eq!(listed, want, "every ended session, by full id");
     shot(&b, "6-audit");
+    if std::env::var_os("SESSIOND_INCIDENT_SHOTS").is_some() {
+        b.resize(390, 844);
+        shot(&b, "7-audit-phone");
+        b.goto(&server.url(&format!("/users/{mia}")));
+        b.wait("#user-audit-body tr[data-seq]", 10);
+        shot(&b, "8-user-phone");
+        b.resize(1366, 900);
+    }
     assert_eq!(b.severe_logs(), Vec::<String>::new());
 }
 
@@ -536,6 +544,54 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
     assert_eq!(
         b.js("return document.querySelectorAll('th[aria-sort]').length"),
         json!(1)
+    );
+
+    // A sort the server refuses (too many matches) says why and keeps the
+    // table in the order it really has. (The refusal is staged in the page:
+    // it needs more than 10,000 sessions.)
+    b.js(
+        "window.__fetch = window.fetch; window.fetch = (url, opts) => String(url).includes('sort=ip_') \
+           ? Promise.resolve(new Response(JSON.stringify({error: 'validation_failed', message: 'the request is invalid', \
+               retryable: false, details: {sort: 'more than 10000 sessions match: narrow the search to sort by IP address'}}), \
+               {status: 400, headers: {'content-type': 'application/json'}})) \
+           : window.__fetch(url, opts);",
+    );
+    b.click_css("#sessions-table th button[data-sort='ip']");
+    b.wait("#sessions-error[data-state='invalid']", 10);
+    let refusal = b.text_of("#sessions-error");
+    assert!(
+        refusal.contains("narrow the search to sort by IP address"),
+        "{refusal}"
+    );
+    assert!(
+        b.find_now("th[aria-sort] button[data-sort='user']")
+            .is_some(),
+        "aria-sort stays on the order the rows really have"
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('#sessions-body tr[data-session-id]').length"),
+        json!(8)
+    );
+    // A huge tenant answers an estimate: "about".
+    b.js(
+        "window.fetch = async (url, opts) => { const r = await window.__fetch(url, opts); \
+           if (!String(url).includes('/sessions?')) return r; const j = await r.json(); \
+           delete j.total; j.total_estimate = 1234567; \
+           return new Response(JSON.stringify(j), {status: 200, headers: {'content-type': 'application/json'}}); };",
+    );
+    b.click_css("#sessions-refresh");
+    b.wait_js(
+        "the estimate",
+        "document.getElementById('sessions-total').textContent === 'about 1.2M active sessions'",
+        10,
+    );
+    assert!(b.find_now("#sessions-error:not([hidden])").is_none());
+    b.js("window.fetch = window.__fetch;");
+    b.click_css("#sessions-refresh");
+    b.wait_js(
+        "the exact count again",
+        "document.getElementById('sessions-total').textContent === '8 active sessions'",
+        10,
     );
 
     // Search by IP prefix: the three sessions from 192.0.2.*.
@@ -674,6 +730,18 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
     b.click_css(".nav a[href='/audit']");
     b.wait("#audit-error[data-state='error']", 10);
     assert!(b.find_now("#audit-body tr[data-state='empty']").is_none());
+
+    // Loading is a third picture: neither empty nor an error. (The answer is
+    // held back in the page while the server is down.)
+    b.js(
+        "window.__fetch = window.fetch; window.fetch = (url, opts) => String(url).includes('/users?') \
+           ? new Promise(() => {}) : window.__fetch(url, opts);",
+    );
+    b.click_css(".nav a[href='/users']");
+    b.wait("#users-body tr[data-state='loading']", 10);
+    assert!(b.find_now("#users-body tr[data-state='empty']").is_none());
+    assert!(b.find_now("#users-error:not([hidden])").is_none());
+    b.js("window.fetch = window.__fetch;");
 
     // Back to Sessions: nothing loaded at all, so no table, only the banner.
     b.click_css(".nav a[href='/sessions']");

@@ -493,9 +493,11 @@ export function renderAudit(main, ctx) {
       badge.className = v.ok ? 'pill pill-ok' : 'pill pill-bad';
       badge.textContent = v.ok ? `Chain verified · ${count(v.entries)} entries` : `Chain broken${v.bad_seq ? ` at #${v.bad_seq}` : ''}`;
       badge.title = v.ok ? `Head hash ${v.head_hash}` : (v.error || 'The hash chain does not verify');
+      return v;
     } catch (e) {
       badge.className = 'pill pill-muted';
       badge.textContent = 'Chain status unavailable';
+      return null;
     }
   }
 
@@ -592,7 +594,9 @@ export function renderAudit(main, ctx) {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(href), 10000);
       const n = format === 'csv' ? Math.max(0, csvRecords(text) - 1) : text.split('\n').filter((l) => l.trim()).length;
-      exportStatus.textContent = `Exported ${plural(n, 'entry', 'entries')} as ${format.toUpperCase()}${filtered ? ' (the filtered view)' : ''}: ${name}`;
+      const chain = await verify();
+      const seal = chain && chain.ok ? ` · chain verified (${count(chain.entries)} entries, head ${String(chain.head_hash || '').slice(0, 12)}…)` : chain ? ' · the chain does NOT verify' : '';
+      exportStatus.textContent = `Exported ${plural(n, 'entry', 'entries')} as ${format.toUpperCase()}${filtered ? ' (the filtered view)' : ''}: ${name}${seal}`;
       exportStatus.dataset.entries = String(n);
       toast('Audit log exported.');
     } catch (e) {
