@@ -60,6 +60,7 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
   const newOrg = h('button', { type: 'button', class: 'btn btn-primary', id: 'org-new' }, 'New organization');
   const notice = ctx.notice;
   ctx.notice = null;
+  const me = ctx.me && ctx.me.user ? ctx.me.user.email : null;
   let timer = null;
   let loadedOnce = false;
   tenantsBox.hidden = true;
@@ -158,10 +159,10 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
   /** "Your access" for one organization: the live grant, else the latest request's outcome in words. */
   function accessCell(t, g, latest) {
     if (g) return h('span', { class: 'status-cell' }, h('span', null, h('span', { class: 'pill pill-ok' }, 'Granted'), ' ', countdownEl(g.expires_at), ' left'),
-      latest && latest.status === 'active' ? grantOutcome(latest) : null);
+      latest && latest.status === 'active' ? grantOutcome(latest, { me }) : null);
     if (!latest) return h('span', { class: 'muted' }, 'No access (never requested)');
-    if (latest.status === 'pending') return h('span', { class: 'status-cell' }, pill('pending'), grantOutcome(latest));
-    return h('span', { class: 'status-cell' }, pill(latest.status), grantOutcome(latest));
+    if (latest.status === 'pending') return h('span', { class: 'status-cell' }, pill('pending'), grantOutcome(latest, { me }));
+    return h('span', { class: 'status-cell' }, pill(latest.status), grantOutcome(latest, { me }));
   }
 
   function grantTable(items, kind, names) {
@@ -178,7 +179,7 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
       body.append(h('tr', { dataset: { grantId: g.id, tenant: g.tenant, status: g.status } },
         h('td', { 'data-label': 'Organization' }, h('div', null, t ? t.name : g.tenant), h('div', { class: 'muted small mono' }, g.tenant)),
         h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
-        h('td', { 'data-label': 'Outcome', class: 'outcome-cell' }, pill(g.status), grantOutcome(g)),
+        h('td', { 'data-label': 'Outcome', class: 'outcome-cell' }, pill(g.status), grantOutcome(g, { me })),
         h('td', { 'data-label': 'Duration' }, duration(g.duration_secs)),
         h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at), g.requested_by_grantee ? null : h('div', { class: 'muted small' }, 'granted directly')),
         h('td', { class: 'cell-actions' }, kind === 'active' && t ? startButton(g.tenant, t) : null)));

@@ -28,12 +28,13 @@ function actorName(a) {
  * "Approved by alice@acme.test 5 min ago", "Denied by …", "Revoked by …",
  * "Expired 2 h ago", "Waiting for a decision since …". Never "None".
  */
-export function grantOutcome(g, { now = Date.now() } = {}) {
+export function grantOutcome(g, { now = Date.now(), me = null } = {}) {
   const line = (...parts) => h('div', { class: 'outcome', dataset: { outcome: g.status } }, parts);
   const by = (a) => h('strong', null, actorName(a));
   const decided = g.requested_by_grantee ? 'Approved by ' : 'Granted directly by ';
   switch (g.status) {
     case 'pending':
+      if (me && g.grantee.email === me) return line('You asked ', timeEl(g.requested_at), '; waiting for the organization’s admins to decide');
       return line('Requested by ', h('strong', null, g.grantee.email), ' ', timeEl(g.requested_at), '; waiting for a decision');
     case 'active': {
       const ends = g.expires_at && new Date(g.expires_at).getTime() > now ? ['; ends in ', countdownEl(g.expires_at)] : [];
@@ -65,6 +66,7 @@ export function renderSupport(main, ctx) {
   const active = h('div', { id: 'grants-active' });
   const history = h('div', { id: 'grants-history' });
   const problem = h('div', { id: 'support-error' });
+  const pendingCount = h('span', { class: 'nav-badge heading-badge', id: 'support-pending-count', hidden: true });
   let loadedOnce = false;
   for (const box of [pending, active, history]) box.append(stateBox('loading', 'Loading support access…'));
   const grantBtn = h('button', { type: 'button', class: 'btn', id: 'grant-direct' }, 'Grant access…');
@@ -77,7 +79,7 @@ export function renderSupport(main, ctx) {
         h('p', { class: 'muted' }, 'Platform administrators can see or change nothing in ', h('strong', null, ctx.tenantName || tenant), ' without a grant you approve. Every grant ends on its own.')),
       h('div', { class: 'head-actions' }, grantBtn)),
     problem,
-    h('section', { class: 'section' }, h('h2', null, 'Pending requests'), pending),
+    h('section', { class: 'section' }, h('h2', null, 'Pending requests', pendingCount), pending),
     h('section', { class: 'section' }, h('h2', null, 'Active grants'), active),
     h('section', { class: 'section' }, h('h2', null, 'History'), history));
 
@@ -152,7 +154,10 @@ export function renderSupport(main, ctx) {
       const list = await api.all(api.t(tenant, '/support-grants'));
       const now = Date.now();
       const isActive = (g) => g.status === 'active' && (!g.expires_at || new Date(g.expires_at).getTime() > now);
-      clear(pending).append(table(list.filter((g) => g.status === 'pending'), 'pending'));
+      const waiting = list.filter((g) => g.status === 'pending');
+      clear(pending).append(table(waiting, 'pending'));
+      pendingCount.hidden = !waiting.length;
+      pendingCount.textContent = String(waiting.length);
       clear(active).append(table(list.filter(isActive), 'active'));
       clear(history).append(table(list.filter((g) => g.status !== 'pending' && !isActive(g)), 'history'));
       clear(problem);
