@@ -33,6 +33,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Webhook hosts whose private or loopback addresses may be called.
     pub webhook_allow_hosts: Vec<String>,
+    /// A MaxMind-format city database: sessions show a location.
+    pub geoip_db: Option<std::path::PathBuf>,
 }
 
 /// Who may read `/metrics`, and what it shows.
@@ -66,6 +68,7 @@ impl Default for Config {
             metrics: MetricsAccess::default(),
             public_url: None,
             webhook_allow_hosts: Vec::new(),
+            geoip_db: None,
         }
     }
 }

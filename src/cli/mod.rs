@@ -217,6 +217,11 @@ pub struct ServeArgs {
     /// link-local addresses (refused otherwise), e.g. `hooks.internal,10.0.0.7`.
     #[arg(long, env = "SESSIOND_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
     pub webhook_allow_hosts: Vec<String>,
+    /// A MaxMind-format city database (GeoLite2-City.mmdb or alike, which
+    /// you download yourself): sessions then show city and country.
+    /// Nothing is ever fetched.
+    #[arg(long, env = "SESSIOND_GEOIP_DB", value_name = "FILE")]
+    pub geoip_db: Option<std::path::PathBuf>,
     /// Serve `/metrics` on this address (e.g. `127.0.0.1:9464`) instead of
     /// the API port, which then answers 404 there.
     #[arg(long, env = "SESSIOND_METRICS_LISTEN")]
@@ -424,6 +429,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 key_rotation_days: a.key_rotation_days,
                 key_prepublish_secs: a.key_prepublish_secs,
                 webhook_allow_hosts: a.webhook_allow_hosts.clone(),
+                geoip_db: a.geoip_db.clone(),
                 public_url: public_url(a.public_url.as_deref())?,
                 metrics: crate::config::MetricsAccess {
                     separate: a.metrics_listen.is_some(),

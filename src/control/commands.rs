@@ -10,6 +10,7 @@ use super::{Output, Request, Stdout};
 use crate::auth::{Secret, TenantScope};
 use crate::domain::{Role, TenantId, Timestamp};
 use crate::service::admins::{AdminRef, NewAdmin};
+use crate::service::audit::{AuditFilter, ExportFormat};
 use crate::service::keys::RotateRequest;
 use crate::service::tenants::NewTenant;
 use crate::service::users::{Acting, NewUser};
@@ -95,7 +96,11 @@ pub fn run(rt: &Handle, svc: &Service, req: Request, out: &mut dyn Output) -> Re
                 })
                 .transpose()?;
             let mut w = Stdout(out);
-            svc.export_audit_blocking(&scope, since, &mut w)
+            let f = AuditFilter {
+                since,
+                ..AuditFilter::default()
+            };
+            svc.export_audit_blocking(&scope, &f, ExportFormat::Ndjson, &mut w)
                 .map_err(describe)?;
             w.flush().map_err(io)
         }

@@ -81,6 +81,134 @@ pub enum Sort {
     CreatedDesc,
 }
 
+/// A column a list sorts by in memory, over a bounded set of matches
+/// (the indexed orders are [`Sort`]'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    LastActivity,
+    Created,
+    Expires,
+    User,
+    Ip,
+}
+
+impl SortBy {
+    fn name(self) -> &'static str {
+        match self {
+            SortBy::LastActivity => "last_activity",
+            SortBy::Created => "created",
+            SortBy::Expires => "expires",
+            SortBy::User => "user",
+            SortBy::Ip => "ip",
+        }
+    }
+}
+
+/// A list's order as asked: one an index serves, or one sorted in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Order {
+    Indexed(Sort),
+    InMemory {
+        by: SortBy,
+        desc: bool,
+        /// The previous page's last row: its sort key and id.
+        after: Option<(String, SessionId)>,
+    },
+}
+
+impl Order {
+    /// `sort` and `cursor` of the list API; `Err` names the bad field.
+    pub fn parse(
+        sort: Option<&str>,
+        cursor: Option<&str>,
+    ) -> Result<(Order, Option<Cursor>), &'static str> {
+        let (by, desc) = match sort.unwrap_or("last_activity_desc") {
+            "last_activity_desc" => return indexed(Sort::LastActivityDesc, cursor),
+            "created_desc" => return indexed(Sort::CreatedDesc, cursor),
+            "last_activity_asc" => (SortBy::LastActivity, false),
+            "created_asc" => (SortBy::Created, false),
+            "expires_asc" => (SortBy::Expires, false),
+            "expires_desc" => (SortBy::Expires, true),
+            "user_asc" => (SortBy::User, false),
+            "user_desc" => (SortBy::User, true),
+            "ip_asc" => (SortBy::Ip, false),
+            "ip_desc" => (SortBy::Ip, true),
+            _ => return Err("sort"),
+        };
+        let tag = format!("{}_{}", by.name(), if desc { "desc" } else { "asc" });
+        let after = cursor
+            .map(|c| {
+                let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(c).map_err(|_| "cursor")?)
+                    .map_err(|_| "cursor")?;
+                match raw.splitn(4, '.').collect::<Vec<_>>().as_slice() {
+                    ["m", t, sid, key] if *t == tag => Ok((
+                        (*key).to_owned(),
+                        SessionId::parse(sid).map_err(|_| "cursor")?,
+                    )),
+                    _ => Err("cursor"),
+                }
+            })
+            .transpose()?;
+        Ok((Order::InMemory { by, desc, after }, None))
+    }
+
+    /// The cursor after a row with this key, for an in-memory order.
+    pub fn cursor_after(by: SortBy, desc: bool, key: &str, sid: SessionId) -> String {
+        let dir = if desc { "desc" } else { "asc" };
+        encode("m", format_args!("{}_{dir}.{sid}.{key}", by.name()))
+    }
+}
+
+fn indexed(sort: Sort, cursor: Option<&str>) -> Result<(Order, Option<Cursor>), &'static str> {
+    let c = cursor
+        .map(|c| Cursor::decode(c, sort).map_err(|_| "cursor"))
+        .transpose()?;
+    Ok((Order::Indexed(sort), c))
+}
+
+/// What else than a name or email a session search's `q` can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The start of an IP address (`203.0.113.`, `2001:db8:`).
+    Ip(String),
+    /// The start of a session id: the ids in `lo..=hi`.
+    SessionIds { lo: u128, hi: u128 },
+}
+
+impl Lookup {
+    /// The lookups `q`'s shape allows (a hex string may be both an id and a name).
+    pub fn of(q: &str) -> Vec<Lookup> {
+        let q = q.trim();
+        let mut out = Vec::new();
+        let v4 = q.contains('.') && q.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let v6 = q.contains(':') && q.bytes().all(|b| b.is_ascii_hexdigit() || b == b':');
+        if v4 || v6 {
+            out.push(Lookup::Ip(q.to_ascii_lowercase()));
+        }
+        let hex: String = q.chars().filter(|c| *c != '-').collect();
+        if (4..=32).contains(&hex.len())
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Ok(v) = u128::from_str_radix(&hex, 16)
+        {
+            let rest = 4 * (32 - hex.len() as u32);
+            let lo = v.checked_shl(rest).unwrap_or(0);
+            let hi = lo | u128::MAX.checked_shr(128 - rest).unwrap_or(0);
+            out.push(Lookup::SessionIds { lo, hi });
+        }
+        out
+    }
+
+    pub fn matches(&self, s: &SessionRecord) -> bool {
+        match self {
+            Lookup::Ip(p) => {
+                s.ip.as_deref()
+                    .is_some_and(|ip| ip.to_ascii_lowercase().starts_with(p.as_str()))
+            }
+            Lookup::SessionIds { lo, hi } => (*lo..=*hi).contains(&s.id.as_u128()),
+        }
+    }
+}
+
 /// Where the previous page stopped: the last row's sort key. Opaque to
 /// clients (base64url of `a.{ms}.{sid}` or `c.{sid}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +304,12 @@ impl Activity<'_> {
             .map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
     }
 
+    /// When it ends unless used again: min(absolute expiry, last activity + idle timeout).
+    pub fn expires(&self, s: &SessionRecord) -> Timestamp {
+        s.expires_at
+            .min(self.last(s).plus_secs(self.idle_timeout_secs))
+    }
+
     pub fn status(&self, s: &SessionRecord) -> &'static str {
         s.status(self.now, self.last(s), self.idle_timeout_secs)
     }
@@ -229,6 +363,50 @@ mod tests {
         // Bare keys, as before cursors were opaque.
         assert_eq!(List::Tenants.key("globex"), "globex");
         assert_eq!(List::Audit.key("42"), "42");
+    }
+
+    #[test]
+    fn lookups_follow_the_shape_of_q() {
+        assert_eq!(Lookup::of("203.0.113."), [Lookup::Ip("203.0.113.".into())]);
+        assert_eq!(Lookup::of("ines"), []);
+        assert_eq!(Lookup::of("abc"), []); // too short for an id prefix
+        let all = Lookup::of("0190abcd-12");
+        assert_eq!(all.len(), 1);
+        let Lookup::SessionIds { lo, hi } = all[0] else {
+            panic!("{all:?}")
+        };
+        assert_eq!(lo, 0x0190abcd12 << 88);
+        assert_eq!(hi, (0x0190abcd12 << 88) | ((1u128 << 88) - 1));
+        let full = "0190abcd-1234-7000-8000-00000000000a";
+        let Lookup::SessionIds { lo, hi } = Lookup::of(full)[0] else {
+            panic!()
+        };
+        assert_eq!((lo, hi), (SessionId::parse(full).unwrap().as_u128(), lo));
+        // "beef" names both a possible id prefix and a possible name.
+        assert_eq!(Lookup::of("2001:db8::")[0], Lookup::Ip("2001:db8::".into()));
+    }
+
+    #[test]
+    fn in_memory_cursors_carry_their_sort() {
+        let sid = SessionId::new_v7();
+        let c = Order::cursor_after(SortBy::User, false, "a.b@c.test", sid);
+        assert_eq!(
+            Order::parse(Some("user_asc"), Some(&c)),
+            Ok((
+                Order::InMemory {
+                    by: SortBy::User,
+                    desc: false,
+                    after: Some(("a.b@c.test".into(), sid))
+                },
+                None
+            ))
+        );
+        assert_eq!(Order::parse(Some("user_desc"), Some(&c)), Err("cursor"));
+        assert_eq!(
+            Order::parse(Some("last_activity_desc"), Some(&c)),
+            Err("cursor")
+        );
+        assert_eq!(Order::parse(Some("size"), None), Err("sort"));
     }
 
     #[test]

@@ -9,16 +9,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{AppJson, AppQuery, OptionalJson, Paging, TenantAdmin, session_id, user_id};
 use super::openapi::responses::{
-    Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed,
+    Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed,
 };
 use super::openapi::schemas::{self, SessionPath, TenantPath, UserPath};
 use super::state::AppState;
 use crate::domain::UserId;
-use crate::domain::query::{Cursor, SessionQuery, Sort, StatusFilter};
-use crate::service::revoke::{BulkOutcome, BulkRevoke};
-use crate::service::session_list::SessionView;
+use crate::domain::query::{Order, SessionQuery, Sort, StatusFilter};
+use crate::service::revoke::{BulkOutcome, BulkRevoke, SignOut, SignOutOutcome};
+use crate::service::session_list::{SessionPage, SessionView};
 use crate::service::users::Acting;
-use crate::service::users::Page;
 use crate::service::{ClientMeta, Error};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,7 +29,7 @@ pub struct ListQuery {
     /// Only this user's sessions.
     #[param(value_type = Option<UserId>)]
     user_id: Option<String>,
-    /// Matches email or display name (case-insensitive).
+    /// Matches email or display name (case-insensitive substring), or the start of an IP address or of a session id.
     #[param(max_length = 200)]
     q: Option<String>,
     /// Order (default `last_activity_desc`).
@@ -43,44 +42,38 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    fn parse(self) -> Result<SessionQuery, Error> {
+    fn parse(self) -> Result<(SessionQuery, Order), Error> {
         let status = match self.status.as_deref() {
             None | Some("active") => StatusFilter::Active,
             Some("revoked") => StatusFilter::Revoked,
             Some("all") => StatusFilter::All,
             Some(_) => return Err(Error::field("status", "must be active, revoked or all")),
         };
-        let sort = match self.sort.as_deref() {
-            None | Some("last_activity_desc") => Sort::LastActivityDesc,
-            Some("created_desc") => Sort::CreatedDesc,
-            Some(_) => {
-                return Err(Error::field(
+        let (order, cursor) = Order::parse(self.sort.as_deref(), self.paging.cursor.as_deref())
+            .map_err(|field| match field {
+                "sort" => Error::field(
                     "sort",
-                    "must be last_activity_desc or created_desc",
-                ));
-            }
-        };
+                    "must be one of last_activity_desc, last_activity_asc, created_desc, created_asc, expires_asc, expires_desc, user_asc, user_desc, ip_asc, ip_desc",
+                ),
+                _ => Error::field("cursor", "malformed cursor, or from a different sort"),
+            })?;
         let q = self.q.filter(|q| !q.trim().is_empty());
         if q.as_ref().is_some_and(|q| q.len() > 200) {
             return Err(Error::field("q", "must be at most 200 characters"));
         }
-        Ok(SessionQuery {
+        let sort = match order {
+            Order::Indexed(s) => s,
+            Order::InMemory { .. } => Sort::default(),
+        };
+        let query = SessionQuery {
             status,
             user_id: self.user_id.as_deref().map(user_id).transpose()?,
             q,
             sort,
-            cursor: self
-                .paging
-                .cursor
-                .as_deref()
-                .map(|c| {
-                    Cursor::decode(c, sort).map_err(|_| {
-                        Error::field("cursor", "malformed cursor, or from a different sort")
-                    })
-                })
-                .transpose()?,
+            cursor,
             limit: self.paging.limit()?,
-        })
+        };
+        Ok((query, order))
     }
 }
 
@@ -93,7 +86,7 @@ impl ListQuery {
     security(("bearerAuth" = [])),
     params(TenantPath, ListQuery, Paging),
     responses(
-        (status = 200, description = "One page of sessions.", body = Page<SessionView>),
+        (status = 200, description = "One page of sessions, and `total` (or `total_estimate`).", body = SessionPage),
         (status = 400, response = ValidationFailed),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -105,10 +98,10 @@ pub async fn list(
     admin: TenantAdmin,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<impl IntoResponse, Error> {
-    let q = q.parse()?;
+    let (q, order) = q.parse()?;
     Ok(Json(
         s.svc
-            .list_sessions(&admin.scope, q, Some(admin.principal.session_id))
+            .list_sessions(&admin.scope, q, order, Some(admin.principal.session_id))
             .await?,
     ))
 }
@@ -230,15 +223,19 @@ pub async fn revoke_bulk(
     tags = ["sessions", "users"],
     summary = "Force sign-out of a user",
     security(("bearerAuth" = [])),
-    description = "Revokes every session and refresh chain of the user (`user_sessions_revoked`) \
-and sets the user's \"sessions valid after\" mark to now.",
+    description = "Revokes every session and refresh chain of the user (`user_sessions_revoked`, \
+or `user_disabled` with `disable`) and sets the user's \"sessions valid after\" mark to now. \
+One transaction and one audit entry, which lists the sessions and carries the `reason`.",
     params(UserPath),
+    request_body(content = Option<SignOut>, description = "Optional."),
     responses(
-        (status = 200, description = "How many sessions were revoked.", body = schemas::RevokeCount),
+        (status = 200, description = "`{revoked: n, disabled}`, or `{would_revoke: n}` for a dry run.", body = schemas::SignOutResult),
         (status = 400, response = ValidationFailed),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
     ),
 )]
 pub async fn revoke_user(
@@ -246,10 +243,16 @@ pub async fn revoke_user(
     admin: TenantAdmin,
     meta: ClientMeta,
     Path((_, uid)): Path<(String, String)>,
+    OptionalJson(req): OptionalJson<SignOut>,
 ) -> Result<impl IntoResponse, Error> {
     let uid = user_id(&uid)?;
     let by = Acting::principal(&admin.principal, meta);
     Ok(Json(
-        json!({ "revoked": s.svc.force_sign_out(&admin.scope, by, uid).await? }),
+        match s.svc.force_sign_out(&admin.scope, by, uid, req).await? {
+            SignOutOutcome::Revoked { revoked, disabled } => {
+                json!({ "revoked": revoked, "disabled": disabled })
+            }
+            SignOutOutcome::WouldRevoke(n) => json!({ "would_revoke": n }),
+        },
     ))
 }

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
-use crate::domain::Timestamp;
 use crate::domain::audit::{ChainError, ChainVerifier};
+use crate::domain::{AuditEntry, SessionId, Timestamp, UserId};
 use crate::store::{Ns, Reads, Space, StoreError};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -79,25 +79,39 @@ impl Service {
             .await?)
     }
 
-    /// NDJSON, oldest first, one entry in memory at a time.
+    /// Entries matching `f`, oldest first, one in memory at a time, as
+    /// NDJSON or CSV.
     pub fn export_audit_blocking(
         &self,
         scope: &TenantScope,
-        since: Option<Timestamp>,
+        f: &AuditFilter,
+        format: ExportFormat,
         out: &mut (dyn Write + Send),
     ) -> Result<u64> {
         let mut n = 0u64;
         let mut io_err = None;
+        if format == ExportFormat::Csv
+            && let Err(e) = writeln!(out, "{CSV_HEADER}")
+        {
+            return Err(Error::Internal(e.to_string()));
+        }
         self.store.read_blocking(|rx| {
             if rx.tenant(scope.tenant())?.is_none() {
                 return Err(StoreError::NotFound);
             }
             rx.audit_scan(Ns::from(scope), 1..=u64::MAX, false, &mut |e| {
                 let Ok(e) = e else { return true };
-                if since.is_some_and(|s| e.at < s) {
+                // Oldest first: past `until`, nothing further matches.
+                if f.until.is_some_and(|u| e.at >= u) {
+                    return false;
+                }
+                if !f.matches(&e) {
                     return true;
                 }
-                let line = e.to_json().to_string();
+                let line = match format {
+                    ExportFormat::Ndjson => e.to_json().to_string(),
+                    ExportFormat::Csv => csv_row(&e),
+                };
                 match writeln!(out, "{line}") {
                     Ok(()) => {
                         n += 1;
@@ -119,10 +133,61 @@ impl Service {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportFormat {
+    #[default]
+    Ndjson,
+    Csv,
+}
+
+const CSV_HEADER: &str = "seq,at,actor_kind,actor_id,actor_email,action,target,reason,ip,grant_id,details,prev_hash,hash";
+
+/// One RFC 4180 row; a field that a spreadsheet would run as a formula
+/// (`=`, `+`, `-`, `@`) is prefixed with `'`.
+fn csv_row(e: &AuditEntry) -> String {
+    fn field(v: &str) -> String {
+        let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{v}")
+        } else {
+            v.to_owned()
+        };
+        if v.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v
+        }
+    }
+    let opt = |v: &Option<String>| v.as_deref().map(field).unwrap_or_default();
+    let kind = serde_json::to_value(e.actor.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    [
+        e.seq.to_string(),
+        e.at.to_rfc3339(),
+        kind,
+        e.actor.id.map(|i| i.to_string()).unwrap_or_default(),
+        opt(&e.actor.email),
+        field(&e.action),
+        opt(&e.target),
+        opt(&e.reason),
+        opt(&e.ip),
+        e.grant_id.map(|g| g.to_string()).unwrap_or_default(),
+        field(&e.details),
+        hex::encode(e.prev_hash),
+        hex::encode(e.hash),
+    ]
+    .join(",")
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub action: Option<String>,
     pub actor_id: Option<crate::domain::UserId>,
+    /// Entries about this user: its target, one of its sessions, or named in the details.
+    pub target_user_id: Option<UserId>,
+    /// Entries about this session: its target, or listed in the details.
+    pub session_id: Option<SessionId>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
     /// Entries with `seq` below this (the cursor).
@@ -131,11 +196,36 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
-    fn matches(&self, e: &crate::domain::AuditEntry) -> bool {
+    fn matches(&self, e: &AuditEntry) -> bool {
         self.action.as_deref().is_none_or(|a| e.action == a)
             && self.actor_id.is_none_or(|id| e.actor.id == Some(id))
             && self.since.is_none_or(|s| e.at >= s)
             && self.until.is_none_or(|u| e.at < u)
+            && (self.target_user_id.is_none() && self.session_id.is_none() || self.about(e))
+    }
+
+    /// The target filters; the details are parsed only when one is set.
+    fn about(&self, e: &AuditEntry) -> bool {
+        let details: serde_json::Value = serde_json::from_str(&e.details).unwrap_or_default();
+        let names = |key: &str, id: &str| {
+            details.get(key).and_then(|v| v.as_str()) == Some(id)
+                || details
+                    .get(format!("{key}s"))
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(id)))
+        };
+        let target = e.target.as_deref();
+        self.target_user_id.is_none_or(|u| {
+            let u = u.to_string();
+            target == Some(&u)
+                || names("user_id", &u)
+                // Entries from before details named the user: one's own login or logout.
+                || (matches!(e.action.as_str(), "login" | "logout")
+                    && e.actor.id.is_some_and(|a| a.to_string() == u))
+        }) && self.session_id.is_none_or(|s| {
+            let s = s.to_string();
+            target == Some(&s) || names("session_id", &s)
+        })
     }
 }
 
@@ -189,6 +279,8 @@ impl Service {
     pub fn stream_audit(
         self: &std::sync::Arc<Self>,
         scope: &TenantScope,
+        f: AuditFilter,
+        format: ExportFormat,
     ) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let svc = self.clone();
@@ -215,7 +307,7 @@ impl Service {
             }
             let mut w = ChannelWriter(tx.clone(), Vec::new());
             let result = svc
-                .export_audit_blocking(&scope, None, &mut w)
+                .export_audit_blocking(&scope, &f, format, &mut w)
                 .and_then(|_| w.flush().map_err(|e| Error::Internal(e.to_string())));
             if let Err(e) = result {
                 tracing::warn!(error = %e, "audit export stopped");

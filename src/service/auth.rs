@@ -180,7 +180,7 @@ impl Service {
                 let ev = AuditEvent::new(actor_of(&user), AuditAction::Login)
                     .target(session.id)
                     .ip(meta.ip.as_deref())
-                    .details(json!({ "user_agent": session.user_agent }));
+                    .details(json!({ "user_id": user.id, "user_agent": session.user_agent }));
                 tx.append_audit(space.ns(), now, ev)?;
                 Ok(Some((session, refresh, user, policy)))
             })
@@ -440,7 +440,8 @@ impl Service {
                     let ev = AuditEvent::new(actor.clone(), AuditAction::Logout)
                         .target(sid)
                         .ip(meta.ip.as_deref())
-                        .grant(grant);
+                        .grant(grant)
+                        .details(json!({ "user_id": uid }));
                     tx.append_audit(space.ns(), now, ev)?;
                 }
                 Ok(())

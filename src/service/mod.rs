@@ -8,7 +8,9 @@ pub mod auth;
 pub mod backup;
 pub mod clients;
 pub mod delivery;
+pub mod device;
 pub mod error;
+pub mod geo;
 pub mod grants;
 pub mod keys;
 pub mod limiter;
@@ -24,6 +26,7 @@ pub mod user_admin;
 pub mod users;
 pub mod webhooks;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::auth::keyring::KeyRing;
@@ -74,6 +77,10 @@ pub struct Service {
     /// Wakes the grant scheduler when a grant starts or ends.
     grant_wakeup: tokio::sync::Notify,
     active_count_cache: std::sync::Mutex<Option<(Timestamp, ActiveCounts)>>,
+    /// `--geoip-db`, when given.
+    geo: Option<Arc<geo::GeoDb>>,
+    /// Per tenant: its session index counts, for list totals.
+    session_keys_cache: std::sync::Mutex<HashMap<String, (Timestamp, session_list::Keys)>>,
     /// The webhook delivery engine's shared state.
     deliveries: Arc<delivery::Deliveries>,
 }
@@ -119,6 +126,14 @@ impl Service {
         let passwords = tokio::task::spawn_blocking(Passwords::new)
             .await
             .map_err(|e| e.to_string())??;
+        let geo = config
+            .geoip_db
+            .as_deref()
+            .map(geo::GeoDb::open)
+            .transpose()?
+            .map(Arc::new);
+        // The user agent patterns compile in the background, not on the first list.
+        std::thread::spawn(|| device::device(Some("sessiond")));
         let outbound = crate::events::outbound::Outbound::new(&config.webhook_allow_hosts);
         let deliveries = delivery::Deliveries::new(outbound);
         store.subscribe(Arc::new(delivery::Waker(deliveries.clone())));
@@ -135,11 +150,18 @@ impl Service {
             config,
             grant_wakeup: tokio::sync::Notify::new(),
             active_count_cache: std::sync::Mutex::new(None),
+            session_keys_cache: std::sync::Mutex::new(HashMap::new()),
+            geo,
         }))
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Names devices and places addresses in session views.
+    pub(crate) fn placer(&self) -> geo::Placer {
+        geo::Placer(self.geo.clone())
     }
 
     pub fn keys(&self) -> Arc<Keys> {

@@ -187,7 +187,7 @@ impl Service {
                     let ev = AuditEvent::new(actor, AuditAction::Logout)
                         .target(sid)
                         .ip(meta.ip.as_deref())
-                        .details(json!({ "via": "oauth_revoke" }));
+                        .details(json!({ "via": "oauth_revoke", "user_id": session.user_id }));
                     tx.append_audit(ns, now, ev)?;
                 }
                 Ok(())

@@ -6,9 +6,11 @@ use std::collections::HashSet;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::error::Checked::{Done, Refused};
 use super::error::Problems;
 use super::session_list::activity_in;
-use super::sessions::{revoke_in, revoke_many_in, revoke_user_in};
+use super::sessions::{revoke_in, revoke_many_in};
+use super::user_admin::{is_active_admin, other_active_admin};
 use super::users::Acting;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
@@ -42,6 +44,27 @@ pub struct BulkRevoke {
     #[serde(default)]
     /// Only count: answers `{would_revoke}`.
     pub dry_run: bool,
+}
+
+/// Options of a force sign-out (every field optional: no body is `{}`).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ForceSignOut)]
+pub struct SignOut {
+    /// Free-text note, kept on the sessions and in the audit entry.
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+    /// Disable the account too (in the same transaction).
+    #[serde(default)]
+    pub disable: bool,
+    /// Only count the active sessions: answers `{would_revoke}`.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+pub enum SignOutOutcome {
+    Revoked { revoked: usize, disabled: bool },
+    WouldRevoke(usize),
 }
 
 pub enum BulkOutcome {
@@ -169,6 +192,8 @@ impl Service {
             .map(<[SessionId]>::to_vec)
             .collect();
         let parts = chunks.len();
+        // Ties the parts of one request together (one logical entry).
+        let bulk_id = uuid::Uuid::now_v7().to_string();
         let mut revoked = 0;
         let criteria = json!({
             "session_ids": req.session_ids.as_ref().map(Vec::len),
@@ -182,6 +207,7 @@ impl Service {
             let by = by.clone();
             let note = req.reason.clone();
             let criteria = criteria.clone();
+            let bulk_id = bulk_id.clone();
             let now = self.now();
             revoked += self
                 .store
@@ -196,16 +222,16 @@ impl Service {
                         RevokeReason::BulkRevoked,
                         note.clone(),
                     )?;
-                    // Which sessions ended, not only how many (the chain covers the list).
+                    // Which sessions ended and whose, not only how many (the chain covers the lists).
                     let ev = by
                         .event(AuditAction::SessionsBulkRevoked)
                         .reason(note.clone())
                         .details(json!({
-                            "count": ended.len(), "part": i + 1, "parts": parts,
-                            "criteria": criteria, "session_ids": ended,
+                            "count": ended.ids.len(), "part": i + 1, "parts": parts, "bulk_id": &bulk_id,
+                            "criteria": criteria, "session_ids": ended.ids, "user_ids": ended.users,
                         }));
                     tx.append_audit(ns, now, ev)?;
-                    Ok(ended.len())
+                    Ok(ended.ids.len())
                 })
                 .await?;
         }
@@ -257,35 +283,74 @@ impl Service {
 
     /// `POST /v1/tenants/{t}/users/{uid}/revoke-sessions` (force sign-out):
     /// every session of the user, and a "sessions valid after" mark so
-    /// sessions minted concurrently die too. One transaction.
+    /// sessions minted concurrently die too; with `disable`, the account is
+    /// disabled as well. One transaction, one audit entry.
     pub async fn force_sign_out(
         &self,
         scope: &TenantScope,
         by: Acting,
         uid: UserId,
-    ) -> Result<usize> {
-        let reason = RevokeReason::UserSessionsRevoked;
+        req: SignOut,
+    ) -> Result<SignOutOutcome> {
+        let mut p = Problems::default();
+        check_note(&mut p, &req.reason);
+        p.finish()?;
         let scope = scope.clone();
         let now = self.now();
+        if req.dry_run {
+            return self
+                .store
+                .read(move |rx| {
+                    let ns = Ns::from(&scope);
+                    rx.user(ns, uid)?.ok_or(StoreError::NotFound)?;
+                    let live = rx.sessions_of_users(ns, &[uid])?;
+                    Ok(SignOutOutcome::WouldRevoke(
+                        live.iter().filter(|s| s.is_active()).count(),
+                    ))
+                })
+                .await
+                .map_err(Error::from);
+        }
+        let reason = if req.disable {
+            RevokeReason::UserDisabled
+        } else {
+            RevokeReason::UserSessionsRevoked
+        };
         self.store
             .write(move |tx| {
                 let ns = Ns::from(&scope);
                 let Some(mut user) = tx.user(ns, uid)? else {
-                    return Err(StoreError::NotFound);
+                    return Ok(Refused(Error::NotFound));
                 };
-                let n = revoke_user_in(tx, ns, uid, None, now, by.actor.id, reason)?;
+                let disabling = req.disable && !user.disabled;
+                if disabling && is_active_admin(&user) && !other_active_admin(tx, ns, uid)? {
+                    return Ok(Refused(Error::Conflict(
+                        "this is the tenant's last active org admin: promote another user first"
+                            .into(),
+                    )));
+                }
+                let ids = tx.session_ids_of_user(ns, uid)?;
+                let ended =
+                    revoke_many_in(tx, ns, &ids, now, by.actor.id, reason, req.reason.clone())?.ids;
                 user.sessions_valid_after = Some(ValidAfter { at: now, reason });
+                user.disabled |= req.disable;
                 user.updated_at = now;
                 tx.put_user(ns, &user)?;
                 let ev = by
                     .event(AuditAction::UserSessionsRevoked)
                     .target(uid)
-                    .reason(Some(reason.as_str()))
-                    .details(json!({ "count": n, "email": user.email }));
+                    .reason(req.reason.as_ref())
+                    .details(json!({
+                        "count": ended.len(), "email": user.email, "user_id": uid,
+                        "disabled": disabling, "revoked_reason": reason, "session_ids": ended,
+                    }));
                 tx.append_audit(ns, now, ev)?;
-                Ok(n)
+                Ok(Done(SignOutOutcome::Revoked {
+                    revoked: ended.len(),
+                    disabled: user.disabled,
+                }))
             })
-            .await
-            .map_err(Error::from)
+            .await?
+            .into_result()
     }
 }

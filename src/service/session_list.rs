@@ -5,14 +5,18 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+mod find;
 mod render;
 
-use super::users::Page;
+use super::device::Device;
+use super::geo::Location;
 use super::{Error, Result, Service};
 use crate::auth::TenantScope;
-use crate::domain::query::{Activity, SessionQuery};
-use crate::domain::{GrantId, RevokeReason, SessionId, Timestamp, UserId};
+use crate::domain::query::{Activity, Order, SessionQuery, SortBy};
+use crate::domain::{GrantId, RevokeReason, SessionId, SessionRecord, Timestamp, UserId};
 use crate::store::{Ns, Reads, StoreError};
+pub(crate) use find::Keys;
+use find::{BOUNDED, Total};
 use render::Lister;
 
 /// The tenant's idle rule and this node's fresh activity, as of `now`.
@@ -47,6 +51,25 @@ pub struct SupportView {
     pub admin_email: String,
 }
 
+/// One page of a session list, and how many sessions the list holds.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionPage {
+    pub items: Vec<SessionView>,
+    /// Pass as `cursor` for the next page; null at the end.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+    /// How many sessions the list holds (every page), when counted exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub total: Option<u64>,
+    /// Instead of `total` where counting would be slow: the tenant's count of
+    /// that status for an unfiltered list; 10000 (a lower bound) for a
+    /// filtered one that matches more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub total_estimate: Option<u64>,
+}
+
 /// A session as SPEC §5 shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(as = Session)]
@@ -61,6 +84,11 @@ pub struct SessionView {
     pub ip: Option<String>,
     #[schema(required = true)]
     pub user_agent: Option<String>,
+    /// What the user agent names (uap-core's patterns).
+    pub device: Device,
+    /// Where `ip` is, when the server has a GeoIP database (`--geoip-db`).
+    #[schema(required = true)]
+    pub location: Option<Location>,
     #[schema(value_type = crate::http::openapi::schemas::SessionStatus)]
     pub status: &'static str,
     #[schema(required = true)]
@@ -94,23 +122,23 @@ impl Service {
         &self,
         scope: &TenantScope,
         q: SessionQuery,
+        order: Order,
         current: Option<SessionId>,
-    ) -> Result<Page<SessionView>> {
+    ) -> Result<SessionPage> {
+        let unfiltered = q.user_id.is_none() && q.text().is_none();
+        let keys = if unfiltered {
+            self.session_keys(scope).await?
+        } else {
+            Keys::default()
+        };
         let fresh = self.fresh_activity(scope);
+        let geo = self.placer();
         let scope = scope.clone();
         let now = self.now();
         self.store
             .read(move |rx| {
                 let ns = Ns::from(&scope);
                 let at = activity_in(rx, &scope, now, &fresh)?;
-                let mut rows = rx.query_sessions(ns, &q, &at)?;
-                let more = rows.len() > q.limit;
-                rows.truncate(q.limit);
-                let next_cursor = if more {
-                    rows.last().map(|s| at.key(s, q.sort).encode())
-                } else {
-                    None
-                };
                 let mut l = Lister {
                     rx,
                     ns,
@@ -118,15 +146,111 @@ impl Service {
                     users: HashMap::new(),
                     current,
                 };
+                let (rows, next_cursor, total) = match order {
+                    Order::Indexed(_) => {
+                        let mut rows = find::gather(rx, ns, &q, &at, q.limit + 1)?;
+                        let more = rows.len() > q.limit;
+                        rows.truncate(q.limit);
+                        let next = if more {
+                            rows.last().map(|s| at.key(s, q.sort).encode())
+                        } else {
+                            None
+                        };
+                        // A first page that holds everything is its own count.
+                        let total = if q.cursor.is_none() && !more {
+                            Total::Exact(rows.len() as u64)
+                        } else {
+                            find::total(rx, ns, &q, &at, keys)?
+                        };
+                        (rows, next, total)
+                    }
+                    Order::InMemory { by, desc, after } => {
+                        let all = find::gather(rx, ns, &find::unordered(&q), &at, BOUNDED + 1)?;
+                        if all.len() > BOUNDED {
+                            return Ok(Err(Error::field(
+                                "sort",
+                                format!("more than {BOUNDED} sessions match: narrow the list (q, user_id or status) to sort it this way, or sort by last_activity_desc or created_desc"),
+                            )));
+                        }
+                        let total = Total::Exact(all.len() as u64);
+                        if by == SortBy::User {
+                            l.prefetch_users(&all)?;
+                        }
+                        let emails: HashMap<UserId, String> = l
+                            .users
+                            .iter()
+                            .filter_map(|(id, u)| Some((*id, u.as_ref()?.0.to_lowercase())))
+                            .collect();
+                        let mut keyed: Vec<(String, SessionRecord)> = all
+                            .into_iter()
+                            .map(|s| (find::sort_key(by, &s, &at, &emails), s))
+                            .collect();
+                        keyed.sort_by(|a, b| (&a.0, a.1.id).cmp(&(&b.0, b.1.id)));
+                        if desc {
+                            keyed.reverse();
+                        }
+                        let past = |k: &(String, SessionRecord)| match &after {
+                            None => true,
+                            Some((key, sid)) if desc => (&k.0, k.1.id) < (key, *sid),
+                            Some((key, sid)) => (&k.0, k.1.id) > (key, *sid),
+                        };
+                        let mut page: Vec<(String, SessionRecord)> =
+                            keyed.into_iter().filter(past).take(q.limit + 1).collect();
+                        let more = page.len() > q.limit;
+                        page.truncate(q.limit);
+                        let next = if more {
+                            page.last()
+                                .map(|(k, s)| Order::cursor_after(by, desc, k, s.id))
+                        } else {
+                            None
+                        };
+                        (page.into_iter().map(|(_, s)| s).collect(), next, total)
+                    }
+                };
                 l.prefetch_users(&rows)?;
                 let items = rows
                     .iter()
                     .map(|s| l.view(s))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(Page { items, next_cursor })
+                let items = items.into_iter().map(|v| geo.place(v)).collect();
+                let (total, total_estimate) = match total {
+                    Total::Exact(n) => (Some(n), None),
+                    Total::About(n) => (None, Some(n)),
+                };
+                Ok(Ok(SessionPage {
+                    items,
+                    next_cursor,
+                    total,
+                    total_estimate,
+                }))
             })
-            .await
-            .map_err(Error::from)
+            .await?
+    }
+
+    /// A tenant's session index counts, reused briefly (counting walks the index).
+    async fn session_keys(&self, scope: &TenantScope) -> Result<Keys> {
+        let now = self.now();
+        let tenant = scope.tenant().to_string();
+        if let Ok(c) = self.session_keys_cache.lock()
+            && let Some((at, k)) = c.get(&tenant)
+            && now.millis() - at.millis() < COUNT_TTL_MS
+        {
+            return Ok(*k);
+        }
+        let s = scope.clone();
+        let keys = self
+            .store
+            .read(move |rx| {
+                let t = rx.tenant(s.tenant())?.ok_or(StoreError::NotFound)?;
+                let cutoff = now.minus_secs(t.policy.idle_timeout_secs).millis();
+                Keys::count(rx, Ns::from(&s), cutoff)
+            })
+            .await?;
+        if let Ok(mut c) = self.session_keys_cache.lock() {
+            c.retain(|_, (at, _)| now.millis() - at.millis() < COUNT_TTL_MS);
+            c.insert(tenant, (now, keys));
+        }
+        Ok(keys)
     }
 
     /// `GET /v1/tenants/{t}/sessions/{sid}`
@@ -137,6 +261,7 @@ impl Service {
         current: Option<SessionId>,
     ) -> Result<SessionView> {
         let fresh = self.fresh_activity(scope);
+        let geo = self.placer();
         let scope = scope.clone();
         let now = self.now();
         self.store
@@ -153,7 +278,7 @@ impl Service {
                     users: HashMap::new(),
                     current,
                 };
-                l.view(&s)
+                Ok(geo.place(l.view(&s)?))
             })
             .await
             .map_err(Error::from)

@@ -213,11 +213,19 @@ pub(crate) fn revoke_in(
     reason: RevokeReason,
     note: Option<String>,
 ) -> std::result::Result<bool, StoreError> {
-    Ok(!revoke_many_in(tx, ns, &[sid], now, by, reason, note)?.is_empty())
+    Ok(!revoke_many_in(tx, ns, &[sid], now, by, reason, note)?
+        .ids
+        .is_empty())
+}
+
+/// The sessions a revocation ended, in the order asked, and their users.
+pub(crate) struct Ended {
+    pub ids: Vec<SessionId>,
+    pub users: std::collections::BTreeSet<UserId>,
 }
 
 /// Revoke those of `ids` that are active, in one pass over the tables;
-/// answers the ids that were.
+/// answers those that were.
 pub(crate) fn revoke_many_in(
     tx: &mut Tx<'_>,
     ns: Ns<'_>,
@@ -226,8 +234,12 @@ pub(crate) fn revoke_many_in(
     by: Option<UserId>,
     reason: RevokeReason,
     note: Option<String>,
-) -> std::result::Result<Vec<SessionId>, StoreError> {
-    let ended = tx.update_sessions(ns, ids, &mut |old: &SessionRecord| {
+) -> std::result::Result<Ended, StoreError> {
+    let mut users = std::collections::BTreeSet::new();
+    let ids = tx.update_sessions(ns, ids, &mut |old: &SessionRecord| {
+        if old.is_active() {
+            users.insert(old.user_id);
+        }
         old.is_active().then(|| SessionRecord {
             state: SessionState::Revoked {
                 at: now,
@@ -238,7 +250,7 @@ pub(crate) fn revoke_many_in(
             ..old.clone()
         })
     })?;
-    Ok(ended)
+    Ok(Ended { ids, users })
 }
 
 /// Revoke every active session of a user but `keep`; how many were revoked.
@@ -253,7 +265,9 @@ pub(crate) fn revoke_user_in(
 ) -> std::result::Result<usize, StoreError> {
     let mut ids = tx.session_ids_of_user(ns, uid)?;
     ids.retain(|&sid| Some(sid) != keep);
-    Ok(revoke_many_in(tx, ns, &ids, now, by, reason, None)?.len())
+    Ok(revoke_many_in(tx, ns, &ids, now, by, reason, None)?
+        .ids
+        .len())
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> String {

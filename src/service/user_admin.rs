@@ -28,12 +28,16 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
 }
 
-fn is_active_admin(u: &UserRecord) -> bool {
+pub(super) fn is_active_admin(u: &UserRecord) -> bool {
     u.role == Role::OrgAdmin && !u.disabled
 }
 
 /// Another active org admin exists besides `except`.
-fn other_active_admin(tx: &Tx<'_>, ns: Ns<'_>, except: UserId) -> Result<bool, StoreError> {
+pub(super) fn other_active_admin(
+    tx: &Tx<'_>,
+    ns: Ns<'_>,
+    except: UserId,
+) -> Result<bool, StoreError> {
     let mut after = None;
     loop {
         let batch = tx.users(ns, after, 1024)?;

@@ -167,7 +167,7 @@ async fn world() -> World {
             json!({}),
         )
         .await;
-    assert_eq!(r.body, json!({"revoked": 3}));
+    assert_eq!(r.body, json!({"revoked": 3, "disabled": false}));
     // user_created, user_updated, password_changed, policy_updated
     app.clock.advance_secs(1);
     let r = app

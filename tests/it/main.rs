@@ -13,6 +13,7 @@ mod fuzz;
 mod grants;
 mod grants_blackbox;
 mod hardening;
+mod incident;
 mod introspect;
 mod isolation;
 mod keys;

@@ -1012,7 +1012,7 @@ async fn force_sign_out_revokes_every_session_and_allows_a_new_login() {
     let path = format!("/v1/tenants/{T}/users/{alice}/revoke-sessions");
     let r = app.post(&path, Some(&admin.access), json!({})).await;
     assert_ok(&r);
-    assert_eq!(r.body, json!({"revoked": 3}));
+    assert_eq!(r.body, json!({"revoked": 3, "disabled": false}));
     for s in &sessions {
         assert_revoked(&me(&app, &s.access).await, "user_sessions_revoked");
         let rr = app.refresh(&s.refresh).await;
@@ -1038,13 +1038,18 @@ async fn force_sign_out_revokes_every_session_and_allows_a_new_login() {
 
     // A second force sign-out only counts what is still active.
     let r = app.post(&path, Some(&admin.access), json!({})).await;
-    assert_eq!(r.body, json!({"revoked": 1}));
+    assert_eq!(r.body, json!({"revoked": 1, "disabled": false}));
     assert_revoked(&me(&app, &again.access).await, "user_sessions_revoked");
     // No body is accepted too.
     let r = app
         .request(Method::POST, &path, Some(&admin.access), None)
         .await;
-    assert_eq!(r.body, json!({"revoked": 0}), "{}", r.text);
+    assert_eq!(
+        r.body,
+        json!({"revoked": 0, "disabled": false}),
+        "{}",
+        r.text
+    );
     let _ = bob;
 
     let r = app

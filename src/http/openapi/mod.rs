@@ -57,7 +57,7 @@ Backup is an operator act on the host (`sessiond backup`), never an HTTP route."
     components(
         // Schemas only parameters name (`IntoParams` does not collect them).
         schemas(
-            schemas::ErrorBody, schemas::ErrorCode, schemas::StatusFilter, schemas::SessionSort,
+            schemas::ErrorBody, schemas::ErrorCode, schemas::StatusFilter, schemas::SessionSort, schemas::AuditExportFormat,
             crate::domain::Timestamp, crate::domain::UserId, crate::domain::TenantId
         ),
         responses(

@@ -166,13 +166,31 @@ pub enum StatusFilter {
     All,
 }
 
-/// Order of a session list.
+/// Order of a session list. `user_*` (by email), `ip_*` and `expires_*`
+/// sort in memory: they answer 400 when more than 10,000 sessions match.
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
 #[allow(dead_code)]
 pub enum SessionSort {
     LastActivityDesc,
+    LastActivityAsc,
     CreatedDesc,
+    CreatedAsc,
+    ExpiresAsc,
+    ExpiresDesc,
+    UserAsc,
+    UserDesc,
+    IpAsc,
+    IpDesc,
+}
+
+/// An audit export's format.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum AuditExportFormat {
+    Ndjson,
+    Csv,
 }
 
 #[derive(ToSchema)]
@@ -203,6 +221,33 @@ impl PartialSchema for BulkRevokeResult {
 impl ToSchema for BulkRevokeResult {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         push::<RevokeCount>(schemas);
+        push::<WouldRevokeCount>(schemas);
+    }
+}
+
+/// A force sign-out's answer.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SignedOut {
+    #[schema(minimum = 0)]
+    revoked: u64,
+    /// Whether the account is disabled now.
+    disabled: bool,
+}
+
+/// `{revoked: n, disabled}`, or `{would_revoke: n}` for a dry run.
+pub struct SignOutResult;
+
+impl PartialSchema for SignOutResult {
+    fn schema() -> RefOr<Schema> {
+        one_of::<SignedOut, WouldRevokeCount>(
+            "`{revoked: n, disabled}`, or `{would_revoke: n}` for a dry run.",
+        )
+    }
+}
+impl ToSchema for SignOutResult {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        push::<SignedOut>(schemas);
         push::<WouldRevokeCount>(schemas);
     }
 }
