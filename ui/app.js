@@ -218,9 +218,19 @@ function setPending(n) {
   if (n === ctx.pending) return;
   ctx.pending = n;
   if (!document.getElementById('nav-list')) return;
-  updateChrome();
-  // Keep the active-link marker after the nav was rebuilt.
-  markNav(location.pathname);
+  // In place, so a keyboard user's focus in the nav stays where it is.
+  const link = document.querySelector('#nav-list a[href="/support"]');
+  if (link) {
+    const old = document.getElementById('nav-pending-badge');
+    if (old) old.remove();
+    const badge = pendingBadge('nav-pending-badge');
+    if (badge) link.append(badge);
+  }
+  const toggleBadge = document.getElementById('nav-toggle-badge');
+  if (toggleBadge) {
+    toggleBadge.hidden = !(n > 0 && !ctx.platform);
+    toggleBadge.textContent = String(n);
+  }
   renderShellNotices();
 }
 

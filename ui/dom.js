@@ -159,7 +159,8 @@ export function dialogField(name, label, input, hint) {
  * with one, no spaces or invisible characters, at most 254 characters.
  */
 export function emailProblem(raw) {
-  const e = String(raw || '').trim();
+  // The server folds look-alikes (NFKC) before it checks, so "ａ@ｂ．ｃｏ" counts as "a@b.co".
+  const e = String(raw || '').trim().normalize('NFKC');
   if (!e) return 'Enter an email address.';
   // Control, format and zero-width characters, and any whitespace.
   if (/[\s\p{Cc}\p{Cf}]/u.test(e)) return 'An email address has no spaces or invisible characters.';
