@@ -6,7 +6,7 @@
 import * as api from '../api.js';
 import { h, clear, toast, field, fieldError } from '../dom.js';
 import {
-  timeEl, exact, duration, parseUserAgent, count, plural, fullId, copyButton,
+  timeEl, exact, duration, deviceOf, count, plural, fullId, copyButton,
   errorBanner, loadingRow, emptyRow,
 } from '../format.js';
 import { isReasonCode, reasonLabel } from './sessions.js';
@@ -172,7 +172,7 @@ export function sentence(e, names) {
   const n = Number(d.count ?? d.sessions_revoked ?? 0);
   switch (e.action) {
     case 'login': {
-      const dev = d.user_agent ? parseUserAgent(d.user_agent).label : '';
+      const dev = d.user_agent || d.device ? deviceOf({ device: d.device, user_agent: d.user_agent }).label : '';
       return `${who} signed in${dev && dev !== 'Unknown client' ? ` with ${dev}` : ''}`;
     }
     case 'login_failed':

@@ -6,7 +6,7 @@ import * as api from '../api.js';
 import { h, clear, toast, dialog, dialogField, debounce } from '../dom.js';
 import {
   timeEl, exact, deviceOf, placeOf, count, compact, plural, shortId,
-  errorBanner, loadingRow, emptyRow,
+  errorBanner, loadingRow, emptyRow, unreachable,
 } from '../format.js';
 
 const REASONS = {
@@ -267,16 +267,18 @@ export function sessionsPanel(container, opts) {
       focusKey = { id: row && row.dataset.sessionId, role: active.dataset.role };
     }
     const e = state.error;
-    const stale = e && state.items.length && state.loadedAt;
+    const down = !!e && unreachable(e);
+    const stale = down && state.items.length > 0 && !!state.loadedAt;
     errorBanner(errorBox, e, 'the sessions', () => load(), stale ? `The rows below are from ${state.loadedAt.toLocaleTimeString()} and may be out of date.` : '');
-    // Error without anything truthful to show: no table at all.
-    const showTable = !e || !!stale;
+    // Error without anything truthful to show: no table at all. (A refused
+    // sort keeps the rows: they are current, in the order they had.)
+    const showTable = !e || stale || (!down && state.items.length > 0);
     wrap.hidden = !showTable;
     foot.hidden = !showTable;
     wrap.classList.toggle('is-stale', !!stale);
     wrap.classList.toggle('is-loading', !!(state.loading && state.fresh && state.loaded));
 
-    if (state.total && !e && state.total.n > 0) {
+    if (state.total && !down && state.total.n > 0) {
       const t = state.total;
       total.textContent = t.exact ? `${count(t.n)} ${noun(t.n)}${state.q ? ' match' : ''}` : `about ${compact(t.n)} ${noun(t.n)}${state.q ? ' match' : ''}`;
       total.title = t.exact ? '' : `An estimate (${count(t.n)}): counting exactly would be slow.`;
@@ -469,6 +471,10 @@ export function sessionsPanel(container, opts) {
   });
   if (revokeAll) {
     revokeAll.addEventListener('click', async () => {
+      if (state.status === 'revoked') {
+        toast('The screen shows revoked sessions: nothing to revoke.', 'warn');
+        return;
+      }
       if (!state.q) {
         bulk([{ filter: { all: true }, except_current: true }],
           'Revoke every session except yours?', 'Every active session of every user in this organization ends, except the one you are using now.');
