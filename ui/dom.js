@@ -274,3 +274,42 @@ window.addEventListener('beforeunload', (e) => {
   e.preventDefault();
   e.returnValue = '';
 });
+
+// ---- durations entered in human units ----
+
+const UNIT_SECS = { seconds: 1, minutes: 60, hours: 3600, days: 86400 };
+
+/**
+ * A dialog field for a duration: a number and a unit select, with the
+ * seconds it makes shown next to them. `seconds()` reads it (NaN when the
+ * entry is not a whole number of seconds). Starts at `secs` in the largest
+ * offered unit that expresses it exactly.
+ */
+export function durationField(name, label, { secs = 3600, units = ['minutes', 'hours', 'days'], hint } = {}) {
+  const amount = h('input', { type: 'text', inputmode: 'decimal', autocomplete: 'off', size: 6 });
+  const unit = h('select', { 'aria-label': `${label}: unit`, name: `${name}-unit` }, units.map((u) => h('option', { value: u }, u)));
+  const out = h('output', { class: 'unit unit-secs muted', 'aria-live': 'polite' });
+  const pick = units.slice().sort((a, b) => UNIT_SECS[b] - UNIT_SECS[a]).find((u) => secs % UNIT_SECS[u] === 0) || units[0];
+  amount.value = String(secs / UNIT_SECS[pick]);
+  unit.value = pick;
+  const seconds = () => {
+    const t = amount.value.trim().replace(',', '.');
+    if (!/^\d+(\.\d+)?$/.test(t)) return NaN;
+    const s = Number(t) * UNIT_SECS[unit.value];
+    return Math.abs(s - Math.round(s)) < 1e-6 ? Math.round(s) : NaN;
+  };
+  const show = () => { const s = seconds(); out.textContent = Number.isInteger(s) ? `= ${s} seconds` : ''; };
+  amount.addEventListener('input', show);
+  unit.addEventListener('change', show);
+  show();
+  amount.name = name;
+  if (!amount.id) amount.id = nextId('field');
+  unit.id = `${amount.id}-unit`;
+  const node = field(label, h('div', { class: 'input-unit' }, amount, unit, out), hint);
+  node.querySelector('label').setAttribute('for', amount.id);
+  const err = node.querySelector('.field-error');
+  err.id = `${amount.id}-error`;
+  const hintEl = node.querySelector('.hint');
+  amount.setAttribute('aria-describedby', [hintEl && hintEl.id, err.id].filter(Boolean).join(' '));
+  return { name, input: amount, node, seconds };
+}

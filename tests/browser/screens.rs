@@ -557,17 +557,44 @@ fn a_global_admin_creates_an_organization_and_a_b_is_not_an_email() {
     );
     assert!(v["access_token"].is_string());
 
-    // Pending and active grants are listed on this screen.
-    server.call(
-        "POST",
-        "/v1/platform/tenants/initech/access-requests",
-        Some(&platform),
-        Some(json!({"reason": "onboarding check", "duration_secs": 600})),
-    );
-    b.goto(&server.url("/platform"));
+    // Ask for access from this screen, the duration in hours.
+    b.click_css("button[data-role='request-access'][data-tenant='initech']");
+    b.wait("dialog[open]", 5);
+    b.fill("dialog[open] textarea[name='reason']", "onboarding check");
+    b.fill("dialog[open] input[name='length']", "2");
+    b.click_css("dialog[open] select[name='length-unit'] option[value='hours']");
+    let secs = b.text_of("dialog[open] output");
+    assert_eq!(secs, "= 7200 seconds");
+    b.click_css("dialog[open] button[type='submit']");
+    wait_no_dialog(&b);
+    // Pending (and later active) grants are listed on this screen.
     b.wait("#my-pending tr[data-tenant='initech']", 15);
     let access = b.text_of("#tenants-body tr[data-tenant='initech'] .access-cell");
-    assert!(access.contains("You asked") && access.contains("waiting"), "{access}");
+    assert!(
+        access.contains("You asked") && access.contains("waiting"),
+        "{access}"
+    );
+    let mine = server.call("GET", "/v1/platform/grants", Some(&platform), None);
+    assert_eq!(mine["items"][0]["duration_secs"], json!(7200), "{mine}");
+    // The organization's first admin approves: it moves to the active grants.
+    let peter = v["access_token"].as_str().unwrap().to_owned();
+    let gid = mine["items"][0]["id"].as_str().unwrap().to_owned();
+    server.call(
+        "POST",
+        &format!("/v1/tenants/initech/support-grants/{gid}/approve"),
+        Some(&peter),
+        None,
+    );
+    b.wait("#my-active tr[data-tenant='initech']", 15);
+    let active = b.text_of("#my-active tr[data-tenant='initech']");
+    assert!(
+        active.contains("Approved by peter@initech.example"),
+        "{active}"
+    );
+    assert!(
+        b.find_now("#my-active tr[data-tenant='initech'] button[data-role='start-support']")
+            .is_some()
+    );
     assert_eq!(b.severe_logs(), Vec::<String>::new());
 }
 

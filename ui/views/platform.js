@@ -3,7 +3,7 @@
 // sessions.
 
 import * as api from '../api.js';
-import { h, add, clear, toast, dialog, dialogField, emailProblem, stateBox, loadError } from '../dom.js';
+import { h, add, clear, toast, dialog, dialogField, durationField, emailProblem, stateBox, loadError } from '../dom.js';
 import { timeEl, countdownEl, duration } from '../format.js';
 import { grantOutcome } from './support.js';
 
@@ -123,20 +123,20 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
 
   async function requestAccess(t) {
     const reason = h('textarea', { rows: 3, maxlength: 500, placeholder: 'e.g. ticket #4711: user cannot sign in' });
-    const minutes = h('input', { type: 'number', min: 1, value: 60 });
+    const length = durationField('length', 'Duration', { secs: 3600, hint: 'Capped by the organization’s policy (8 h unless they changed it).' });
     const validate = (v) => {
       const p = {};
       if (!v.reason.trim()) p.reason = 'Say why you need access: the organization’s admins decide on it.';
-      const m = Number(v.minutes);
-      if (!Number.isInteger(m) || m < 1) p.minutes = 'Enter whole minutes.';
+      const secs = length.seconds();
+      if (!Number.isInteger(secs) || secs < 1) p.length = 'Enter a duration, e.g. 2 hours.';
       return p;
     };
-    validate.async = (v) => api.post(`/v1/platform/tenants/${encodeURIComponent(t.slug)}/access-requests`, { reason: v.reason.trim(), duration_secs: Number(v.minutes) * 60 })
+    validate.async = (v) => api.post(`/v1/platform/tenants/${encodeURIComponent(t.slug)}/access-requests`, { reason: v.reason.trim(), duration_secs: length.seconds() })
       .catch((e) => { throw new Error(Object.values(e.details || {}).join('; ') || e.message); });
     const v = await dialog({
       title: `Request support access to ${t.name}`,
       body: [h('p', { class: 'muted' }, 'Their org admins see your request under Support access and approve or deny it.')],
-      fields: [dialogField('reason', 'Reason', reason), dialogField('minutes', 'Duration (minutes)', minutes, 'Capped by the organization’s policy.')],
+      fields: [dialogField('reason', 'Reason', reason), length],
       confirm: 'Send request', validate,
     });
     if (v) { toast('Request sent. You can start a support session once it is approved.'); load(); }

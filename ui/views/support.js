@@ -2,7 +2,7 @@
 // countdown and "Revoke now", a direct grant form, and the history.
 
 import * as api from '../api.js';
-import { h, clear, toast, dialog, dialogField, emailProblem, stateBox, loadError } from '../dom.js';
+import { h, clear, toast, dialog, dialogField, durationField, emailProblem, stateBox, loadError } from '../dom.js';
 import { timeEl, countdownEl, duration } from '../format.js';
 
 const STATUS = {
@@ -175,23 +175,23 @@ export function renderSupport(main, ctx) {
       try { maxSecs = (await api.get(api.t(tenant, '/policy'))).max_support_grant_secs; } catch { maxSecs = 8 * 3600; }
     }
     const email = h('input', { type: 'email', autocomplete: 'off' });
-    const minutes = h('input', { type: 'number', min: 1, max: Math.floor(maxSecs / 60), value: Math.min(60, Math.floor(maxSecs / 60)) });
+    const length = durationField('length', 'Duration', { secs: Math.min(3600, maxSecs), hint: `At most ${duration(maxSecs)} (policy).` });
     const reason = h('textarea', { rows: 2, maxlength: 500 });
     const validate = (v) => {
       const p = {};
       const bad = emailProblem(v.email);
       if (bad) p.email = bad;
-      const m = Number(v.minutes);
-      if (!Number.isInteger(m) || m < 1 || m * 60 > maxSecs) p.minutes = `Between 1 and ${Math.floor(maxSecs / 60)} minutes (policy).`;
+      const secs = length.seconds();
+      if (!Number.isInteger(secs) || secs < 1 || secs > maxSecs) p.length = `Between 1 second and ${duration(maxSecs)} (the policy’s maximum).`;
       if (!v.reason.trim()) p.reason = 'Say why.';
       return p;
     };
-    validate.async = (v) => api.post(api.t(tenant, '/support-grants'), { grantee_email: v.email.trim(), duration_secs: Number(v.minutes) * 60, reason: v.reason.trim() })
+    validate.async = (v) => api.post(api.t(tenant, '/support-grants'), { grantee_email: v.email.trim(), duration_secs: length.seconds(), reason: v.reason.trim() })
       .catch((e) => { throw new Error(Object.values(e.details || {}).join('; ') || e.message); });
     const v = await dialog({
       title: 'Grant support access',
       body: [h('p', { class: 'muted' }, 'Access starts now and ends automatically.')],
-      fields: [dialogField('email', 'Platform administrator email', email), dialogField('minutes', 'Duration (minutes)', minutes, `At most ${duration(maxSecs)} (policy).`), dialogField('reason', 'Reason', reason)],
+      fields: [dialogField('email', 'Platform administrator email', email), length, dialogField('reason', 'Reason', reason)],
       confirm: 'Grant access', validate,
     });
     if (v) { toast('Access granted.'); window.dispatchEvent(new CustomEvent('sessiond:grants-changed')); load(); }
