@@ -88,10 +88,12 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     }
     let e = super::text::search_key(raw.trim());
     let (local, domain) = e.split_once('@').ok_or("must be an email address")?;
+    // A domain with a dot (`localhost` aside: the default global admin's).
     let ok = !local.is_empty()
-        && !domain.is_empty()
+        && (domain.contains('.') || domain == "localhost")
         && !domain.starts_with('.')
         && !domain.ends_with('.')
+        && !domain.contains("..")
         && e.len() <= 254
         && !e
             .chars()
@@ -114,7 +116,9 @@ mod tests {
             normalize_email("admin@localhost").as_deref(),
             Ok("admin@localhost")
         );
-        for bad in ["", "ada", "@x", "ada@", "a b@x.io", "a@b@c", "a@.x"] {
+        for bad in [
+            "", "ada", "@x", "ada@", "a b@x.io", "a@b@c", "a@.x", "a@b", "a@x.", "a@x..io",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -44,10 +44,12 @@ pub enum AdminRef {
 fn find(tx: &Tx<'_>, who: &AdminRef) -> Result<UserRecord, StoreError> {
     let found = match who {
         AdminRef::Id(id) => tx.user(Ns::Platform, *id)?,
-        AdminRef::Email(e) => match normalize_email(e) {
-            Ok(e) => tx.user_by_email(Ns::Platform, &e)?,
-            Err(_) => None,
-        },
+        // Accounts from before a rule tightened are still found.
+        AdminRef::Email(e) => {
+            let e =
+                normalize_email(e).unwrap_or_else(|_| crate::domain::text::search_key(e.trim()));
+            tx.user_by_email(Ns::Platform, &e)?
+        }
     };
     found.ok_or(StoreError::NotFound)
 }

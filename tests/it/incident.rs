@@ -565,3 +565,29 @@ async fn a_geoip_database_places_sessions_and_a_bad_one_stops_start_up() {
     };
     assert!(err.contains("GeoIP database"), "{err}");
 }
+
+#[tokio::test]
+async fn an_email_needs_a_domain_with_a_dot() {
+    let app = TestApp::new().await;
+    let (admin, _) = acme(&app).await;
+    for (email, ok) in [
+        ("a@b", false),
+        ("a@b.", false),
+        ("a@b..c", false),
+        ("a@b.c", true),
+    ] {
+        let r = app
+            .post(
+                &format!("/v1/tenants/{T}/users"),
+                Some(&admin.access),
+                json!({"email": email, "display_name": "A", "role": "member", "password": PASSWORD}),
+            )
+            .await;
+        if ok {
+            assert_eq!(r.status.as_u16(), 201, "{email}: {}", r.text);
+        } else {
+            r.assert_error(400, "validation_failed");
+            assert!(r.text.contains("email"), "{email}: {}", r.text);
+        }
+    }
+}
