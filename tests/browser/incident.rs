@@ -69,11 +69,24 @@ fn login_from(server: &Server, tenant: &str, email: &str, ua: &str, ip: &str) ->
         .to_owned()
 }
 
-/// `SESSIOND_INCIDENT_SHOTS=DIR` saves screenshots of the story's steps there.
-fn shot(b: &Browser, name: &str) {
-    if let Some(dir) = std::env::var_os("SESSIOND_INCIDENT_SHOTS") {
-        std::thread::sleep(Duration::from_millis(300));
+/// `SESSIOND_INCIDENT_SHOTS=DIR` saves a screenshot of every step there;
+/// `SESSIOND_SCREENSHOTS=1` saves the README's (`doc` names) to
+/// docs/screenshots/, toasts hidden.
+fn shot(b: &Browser, name: &str, doc: Option<&str>) {
+    let dir = std::env::var_os("SESSIOND_INCIDENT_SHOTS");
+    let docs = std::env::var("SESSIOND_SCREENSHOTS").is_ok_and(|v| v == "1");
+    if dir.is_none() && !(docs && doc.is_some()) {
+        return;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    if let Some(dir) = dir {
         b.screenshot(&Path::new(&dir).join(format!("{name}.png")));
+    }
+    if let (true, Some(doc)) = (docs, doc) {
+        b.js("const t = document.getElementById('toasts'); if (t) t.style.visibility = 'hidden';");
+        let out = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("docs/screenshots/{doc}.png"));
+        b.screenshot(&out);
+        b.js("const t = document.getElementById('toasts'); if (t) t.style.visibility = '';");
     }
 }
 
@@ -224,7 +237,7 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
         "Name, email, IP or session id"
     );
 
-    shot(&b, "1-sessions");
+    shot(&b, "1-sessions", None);
     // 1. Find the session by IP: Tab to the search, type the address.
     tab_to(&b, "the search box", "e.id === 'sessions-search'", 30);
     b.keys("203.0.113.7");
@@ -246,7 +259,7 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     );
     assert_eq!(b.text_of("#sessions-total"), "1 active session match");
     assert_eq!(b.text_of("#revoke-all-except-mine"), "Revoke matching");
-    shot(&b, "2-search-ip");
+    shot(&b, "2-search-ip", Some("incident-search-ip"));
 
     // 2. Open the user: Tab to the name in that row, Enter (click 1).
     tab_to(&b, "the user link", "e.dataset.role === 'user'", 25);
@@ -280,7 +293,7 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     );
     assert!(trail.contains("Mia Member signed in"), "{trail}");
     assert!(!trail.contains("Noah"), "only entries about Mia: {trail}");
-    shot(&b, "3-user");
+    shot(&b, "3-user", Some("incident-user"));
 
     // 3. End all sessions (click 2): the count first, a reason required.
     tab_to(&b, "End all sessions", "e.id === 'user-force-signout'", 10);
@@ -304,7 +317,7 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     assert_eq!(b.focused()["checked"], json!(true));
     tab_to(&b, "the confirm button", "e.id === 'end-all-confirm'", 3);
     assert_eq!(b.focused()["text"], "End 3 sessions and disable");
-    shot(&b, "4-end-all-dialog");
+    shot(&b, "4-end-all-dialog", Some("incident-end-all"));
     b.keys(ENTER); // click 3: done
     b.wait("#user-done", 10);
     assert_eq!(
@@ -343,7 +356,7 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     );
     assert_eq!(noah["items"].as_array().unwrap().len(), 1, "{noah}");
 
-    shot(&b, "5-user-done");
+    shot(&b, "5-user-done", None);
     // 4. The proof: focus is on the link to the audit (Enter), filtered by Mia.
     assert_eq!(b.focused()["id"], "user-done-audit");
     b.keys(ENTER);
@@ -443,13 +456,13 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
         .collect();
     listed.sort();
     assert_eq!(listed, want, "every ended session, by full id");
-    shot(&b, "6-audit");
+    shot(&b, "6-audit", Some("incident-audit-proof"));
     if std::env::var_os("SESSIOND_INCIDENT_SHOTS").is_some() {
         b.resize(390, 844);
-        shot(&b, "7-audit-phone");
+        shot(&b, "7-audit-phone", None);
         b.goto(&server.url(&format!("/users/{mia}")));
         b.wait("#user-audit-body tr[data-seq]", 10);
-        shot(&b, "8-user-phone");
+        shot(&b, "8-user-phone", None);
         b.resize(1366, 900);
     }
     assert_eq!(b.severe_logs(), Vec::<String>::new());
