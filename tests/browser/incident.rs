@@ -17,6 +17,8 @@ const SPACE: &str = " ";
 
 /// The binary on a given port and data dir (so it can be stopped and started
 /// again), optionally trusting X-Forwarded-For so test logins carry IPs.
+/// With `trust_forwarded_for`, also the test GeoIP database
+/// (fixtures/geoip-test.mmdb: 203.0.113.0/24 is Lisbon, Portugal).
 fn start_on(dir: &Path, port: u16, trust_forwarded_for: bool) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sessiond"));
     cmd.arg("serve")
@@ -28,7 +30,10 @@ fn start_on(dir: &Path, port: u16, trust_forwarded_for: bool) -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     if trust_forwarded_for {
-        cmd.env("SESSIOND_TRUST_FORWARDED_FOR", "true");
+        cmd.env("SESSIOND_TRUST_FORWARDED_FOR", "true").env(
+            "SESSIOND_GEOIP_DB",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/geoip-test.mmdb"),
+        );
     }
     let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
@@ -249,6 +254,7 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     let row = b.text_of("#sessions-body tr[data-session-id]");
     assert!(row.contains("Mia Member"), "{row}");
     assert!(row.contains("203.0.113.7"), "{row}");
+    assert!(row.contains("Lisbon, Portugal"), "the location: {row}");
     assert!(row.contains(&laptop[..8]), "the short session id: {row}");
     assert_eq!(
         js_str(
@@ -278,6 +284,7 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     let page = rows_text(&b);
     for want in [
         "203.0.113.7",
+        "Lisbon, Portugal",
         "198.51.100.23",
         "127.0.0.1",
         &laptop[..8],
