@@ -159,7 +159,7 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
   /** "Your access" for one organization: the live grant, else the latest request's outcome in words. */
   function accessCell(t, g, latest) {
     if (g) return h('span', { class: 'status-cell' }, h('span', null, h('span', { class: 'pill pill-ok' }, 'Granted'), ' ', countdownEl(g.expires_at), ' left'),
-      latest && latest.status === 'active' ? grantOutcome(latest, { me }) : null);
+      latest && latest.id === g.id ? grantOutcome(latest, { me }) : null);
     if (!latest) return h('span', { class: 'muted' }, 'No access (never requested)');
     if (latest.status === 'pending') return h('span', { class: 'status-cell' }, pill('pending'), grantOutcome(latest, { me }));
     return h('span', { class: 'status-cell' }, pill(latest.status), grantOutcome(latest, { me }));
@@ -214,7 +214,8 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
           actions.append(h('button', { type: 'button', class: 'btn btn-small', dataset: { role: 'request-access', tenant: t.slug }, disabled: pendingFor.has(t.slug), onclick: () => requestAccess(t) },
             pendingFor.has(t.slug) ? 'Request pending' : 'Request access'));
         }
-        const last = pendingFor.has(t.slug) ? mine.find((x) => x.tenant === t.slug && x.status === 'pending') : latest.get(t.slug);
+        const last = g ? mine.find((x) => x.id === g.id)
+          : pendingFor.has(t.slug) ? mine.find((x) => x.tenant === t.slug && x.status === 'pending') : latest.get(t.slug);
         tenantsBody.append(h('tr', { dataset: { tenant: t.slug } },
           h('td', { 'data-label': 'Organization' }, h('div', null, t.name), h('div', { class: 'muted small mono' }, t.slug)),
           h('td', { 'data-label': 'Created' }, timeEl(t.created_at)),
