@@ -488,7 +488,7 @@ async function boot() {
   try {
     ok = await api.resume('main');
   } catch (e) {
-    showSignIn({ kind: 'error', text: 'The server could not be reached. Check your connection and reload.' });
+    showSignIn({ kind: 'error', text: 'The server could not be reached. Check your connection, then retry.', retry: boot });
     return;
   }
   if (!ok) {

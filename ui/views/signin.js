@@ -9,6 +9,10 @@ export function renderSignIn(root, { message, onSignedIn }) {
   if (message && message.text) {
     notice.classList.add(`notice-${message.kind || 'info'}`);
     notice.textContent = message.text;
+    if (message.retry) {
+      notice.classList.add('notice-row');
+      notice.append(h('button', { type: 'button', class: 'btn btn-small', id: 'signin-retry', onclick: message.retry }, 'Retry'));
+    }
   } else {
     notice.hidden = true;
   }
