@@ -232,7 +232,7 @@ export function problemText(e) {
  * when the server could not be reached, offers Retry. `what` is e.g.
  * "the sessions". Returns the element (hidden when `e` is null).
  */
-export function errorBanner(el, e, what, retry, note) {
+export function errorBanner(el, e, what, retry, note, refusedTitle = 'The server refused this filter') {
   el.replaceChildren();
   el.hidden = !e;
   if (!e) return el;
@@ -245,7 +245,7 @@ export function errorBanner(el, e, what, retry, note) {
       h('div', { class: 'ic-banner-text' }, h('strong', null, `Could not load ${what}`), `: ${why}.`, note ? ` ${note}` : ''),
       retry ? h('button', { type: 'button', class: 'btn btn-small', dataset: { role: 'retry' }, onclick: retry }, 'Retry') : null);
   } else {
-    el.append(h('div', { class: 'ic-banner-text' }, h('strong', null, 'The server refused this filter'), `: ${problemText(e)}`));
+    el.append(h('div', { class: 'ic-banner-text' }, h('strong', null, refusedTitle), `: ${problemText(e)}`));
   }
   return el;
 }

@@ -579,6 +579,7 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
     b.click_css("#sessions-table th button[data-sort='ip']");
     b.wait("#sessions-error[data-state='invalid']", 10);
     let refusal = b.text_of("#sessions-error");
+    assert!(refusal.starts_with("Cannot sort by IP address: "), "{refusal}");
     assert!(
         refusal.contains("narrow the search to sort by IP address"),
         "{refusal}"

@@ -74,6 +74,12 @@ const SORTS = {
   expires: ['expires', 'asc', 'Expires'],
 };
 
+/** "user", "IP address", "last activity": a column's name inside a sentence. */
+function inWords(key) {
+  const label = SORTS[key][2];
+  return label.startsWith('IP') ? label : label.toLowerCase();
+}
+
 /** The most session ids one bulk request carries. */
 const CHUNK = 10000;
 /** Refuse to collect more than this many matching sessions in the browser. */
@@ -156,7 +162,7 @@ export function sessionsPanel(container, opts) {
       if (on) th.setAttribute('aria-sort', dir === 'asc' ? 'ascending' : 'descending');
       else th.removeAttribute('aria-sort');
       b.querySelector('.sort-mark').textContent = on ? (dir === 'asc' ? ' ▲' : ' ▼') : '';
-      b.title = on ? `Sorted ${dir === 'asc' ? 'ascending' : 'descending'}; press to reverse` : `Sort by ${SORTS[key][2].toLowerCase()}`;
+      b.title = on ? `Sorted ${dir === 'asc' ? 'ascending' : 'descending'}; press to reverse` : `Sort by ${inWords(key)}`;
     }
   }
 
@@ -232,7 +238,9 @@ export function sessionsPanel(container, opts) {
       if (mine !== seq) return;
       if (e.status === 401) return;
       state.error = e;
+      state.refusedSort = null;
       if (e.status === 400 && state.sort !== state.goodSort) {
+        state.refusedSort = Object.keys(SORTS).find((k) => state.sort.startsWith(SORTS[k][0] + '_')) || null;
         // The server would not sort this way (too many matches): keep the
         // table in the order it really has and say why.
         state.sort = state.goodSort;
@@ -269,7 +277,9 @@ export function sessionsPanel(container, opts) {
     const e = state.error;
     const down = !!e && unreachable(e);
     const stale = down && state.items.length > 0 && !!state.loadedAt;
-    errorBanner(errorBox, e, 'the sessions', () => load(), stale ? `The rows below are from ${state.loadedAt.toLocaleTimeString()} and may be out of date.` : '');
+    const refusedSort = e && e.status === 400 && e.details && e.details.sort && state.refusedSort;
+    errorBanner(errorBox, e, 'the sessions', () => load(), stale ? `The rows below are from ${state.loadedAt.toLocaleTimeString()} and may be out of date.` : '',
+      refusedSort ? `Cannot sort by ${inWords(state.refusedSort)}` : undefined);
     // Error without anything truthful to show: no table at all. (A refused
     // sort keeps the rows: they are current, in the order they had.)
     const showTable = !e || stale || (!down && state.items.length > 0);
