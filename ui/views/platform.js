@@ -181,7 +181,7 @@ export function renderPlatform(main, ctx, { onSupportStarted }) {
         h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
         h('td', { 'data-label': 'Outcome', class: 'outcome-cell' }, pill(g.status), grantOutcome(g, { me })),
         h('td', { 'data-label': 'Duration' }, duration(g.duration_secs)),
-        h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at), g.requested_by_grantee ? null : h('div', { class: 'muted small' }, 'granted directly')),
+        h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at)),
         h('td', { class: 'cell-actions' }, kind === 'active' && t ? startButton(g.tenant, t) : null)));
     }
     return h('div', { class: 'table-wrap' }, h('table', { class: 'table' },

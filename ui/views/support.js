@@ -139,7 +139,7 @@ export function renderSupport(main, ctx) {
           h('td', { 'data-label': 'Reason', class: 'wrap' }, g.reason),
           h('td', { 'data-label': 'Outcome', class: 'outcome-cell' }, pill(g.status), grantOutcome(g)),
           h('td', { 'data-label': 'Duration' }, duration(g.duration_secs)),
-          h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at), g.requested_by_grantee ? null : h('div', { class: 'muted small' }, 'granted directly')),
+          h('td', { 'data-label': 'Requested' }, timeEl(g.requested_at)),
           h('td', { 'data-label': 'Ended' }, timeEl(outcomeAt(g))),
         ];
       }
