@@ -156,7 +156,8 @@ export function dialogField(name, label, input, hint) {
  * Why `raw` is not an email address the server accepts, or '' when it is.
  * Mirrors the server's rule (domain/user.rs normalize_email): one `@`, a
  * non-empty local part, a domain with a dot that neither starts nor ends
- * with one, no spaces or invisible characters, at most 254 characters.
+ * with one nor holds two in a row (`localhost` aside: the default global
+ * admin's), no spaces or invisible characters, at most 254 characters.
  */
 export function emailProblem(raw) {
   // The server folds look-alikes (NFKC) before it checks, so "ａ@ｂ．ｃｏ" counts as "a@b.co".
@@ -171,7 +172,8 @@ export function emailProblem(raw) {
   const domain = e.slice(at + 1);
   if (!local) return 'Put the name before the @, like name@example.com.';
   if (!domain) return 'Put the domain after the @, like name@example.com.';
-  if (!domain.includes('.') || domain.startsWith('.') || domain.endsWith('.') || domain.includes('..')) {
+  const dotted = domain.includes('.') || domain.toLowerCase() === 'localhost';
+  if (!dotted || domain.startsWith('.') || domain.endsWith('.') || domain.includes('..')) {
     return `After the @ comes a domain with a dot, like example.com (“${domain}” is not one).`;
   }
   if (e.length > 254) return 'An email address has at most 254 characters.';
