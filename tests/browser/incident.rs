@@ -579,7 +579,10 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
     b.click_css("#sessions-table th button[data-sort='ip']");
     b.wait("#sessions-error[data-state='invalid']", 10);
     let refusal = b.text_of("#sessions-error");
-    assert!(refusal.starts_with("Cannot sort by IP address: "), "{refusal}");
+    assert!(
+        refusal.starts_with("Cannot sort by IP address: "),
+        "{refusal}"
+    );
     assert!(
         refusal.contains("narrow the search to sort by IP address"),
         "{refusal}"
@@ -814,6 +817,28 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
     );
     b.click_css("#audit-apply");
     b.wait("#audit-body tr[data-seq]", 10);
+    // A filter only the server can refuse (an in-app link with the range
+    // reversed): its message, on the field it names, and no list.
+    b.js(
+        "history.pushState(null, '', '/audit?since=2026-12-05T10:00:00.000Z&until=2026-12-01T10:00:00.000Z'); \
+         window.dispatchEvent(new PopStateEvent('popstate'));",
+    );
+    b.wait("#audit-error[data-state='invalid']", 15);
+    let refused = b.text_of("#audit-error");
+    assert!(
+        refused.starts_with("The server refused this filter: "),
+        "{refused}"
+    );
+    assert!(refused.contains("until"), "{refused}");
+    assert!(
+        !b.text_of("#audit-until-error").is_empty(),
+        "the field the server named"
+    );
+    assert!(b.find_now("#audit-body tr[data-state='empty']").is_none());
+    assert_eq!(
+        b.js("return document.getElementById('audit-body').closest('.table-wrap').hidden"),
+        json!(true)
+    );
     drop(server);
 }
 
