@@ -711,6 +711,14 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
     b.wait("#sessions-body tr[data-session-id]", 15);
     b.click_css("#sessions-auto");
 
+    // At 1280 px every column fits: no sideways scrolling to reach Revoke.
+    shot(&b, "sessions-1280", None);
+    assert_eq!(
+        b.js("const w = document.getElementById('sessions-table').closest('.table-wrap'); return w.scrollWidth <= w.clientWidth;"),
+        json!(true),
+        "the sessions table scrolls sideways at 1280 px"
+    );
+
     // Empty is its own picture: a search that matches nothing.
     b.fill("#sessions-search", "nobody-here");
     b.wait("#sessions-body tr[data-state='empty']", 10);
@@ -741,6 +749,8 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
         b.find_now("#sessions-body tr[data-state='empty']")
             .is_none()
     );
+
+    shot(&b, "down-stale", None);
 
     // Other screens, reached without reloading: errors, not empty lists.
     b.click_css(".nav a[href='/users']");
@@ -777,6 +787,7 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
         json!(true)
     );
 
+    shot(&b, "down-fresh", None);
     // The server comes back; Retry shows the sessions again.
     server = start_on(data.path(), port, false);
     b.click_css("#sessions-error button[data-role='retry']");
@@ -810,6 +821,7 @@ fn a_stopped_server_is_an_error_with_retry_never_an_empty_list() {
         json!(true),
         "no empty list for an impossible range"
     );
+    shot(&b, "audit-range", None);
     // Clearing the dates brings the entries back.
     b.js(
         "const s = document.getElementById('audit-since'); s.value = ''; \
