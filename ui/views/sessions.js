@@ -341,7 +341,8 @@ export function sessionsPanel(container, opts) {
       if (check.checked) state.selected.add(s.id); else state.selected.delete(s.id);
       render();
     });
-    const userLink = s.user && !opts.userId
+    // A support session's user is a global admin, not a user of this organization.
+    const userLink = s.user && !opts.userId && !s.support
       ? h('a', {
         href: `/users/${s.user.id}`, 'data-nav': '', dataset: { role: 'user' }, class: 'user-name',
         title: `Open ${name}: every session, the audit trail, End all sessions`,
