@@ -307,6 +307,12 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     b.keys(ENTER);
     b.wait("dialog[open]", 10);
     assert_eq!(b.text_of("#end-all-count"), "3 active sessions will end.");
+    // Which devices, so the admin knows it is the right person.
+    let devices = b.text_of("#end-all-devices");
+    assert!(
+        devices.contains("203.0.113.7 (Lisbon, Portugal)") && devices.contains("198.51.100.23"),
+        "{devices}"
+    );
     assert_eq!(b.focused()["id"], "end-all-reason");
     // Confirming without a reason does nothing but ask for one.
     tab_to(&b, "the confirm button", "e.id === 'end-all-confirm'", 4);
@@ -319,6 +325,11 @@ fn the_incident_story_end_to_end_with_the_keyboard_alone() {
     );
     assert_eq!(b.focused()["id"], "end-all-reason");
     b.keys("stolen laptop (INC-7)");
+    assert_eq!(
+        b.js("return document.getElementById('end-all-reason-error').textContent"),
+        json!(""),
+        "the reason error goes once there is a reason"
+    );
     tab_to(&b, "the disable checkbox", "e.id === 'end-all-disable'", 2);
     b.keys(SPACE);
     assert_eq!(b.focused()["checked"], json!(true));

@@ -3,7 +3,7 @@
 // revoke one, revoke selected, revoke exactly what the screen matches.
 
 import * as api from '../api.js';
-import { h, clear, toast, dialog, dialogField, debounce } from '../dom.js';
+import { h, clear, toast, dialog, dialogField, debounce, fieldError } from '../dom.js';
 import {
   timeEl, exact, deviceOf, placeOf, count, compact, plural, shortId,
   errorBanner, loadingRow, emptyRow, unreachable,
@@ -50,6 +50,7 @@ function describe(s) {
 /** Ask for a reason, showing the dry-run count; resolves to the reason or null. */
 async function confirmBulk(title, n, detail) {
   const reason = h('textarea', { rows: 3, maxlength: 500, placeholder: 'e.g. incident INC-1234: suspected credential theft' });
+  reason.addEventListener('input', () => { if (reason.value.trim()) fieldError(reason, ''); });
   const values = await dialog({
     title,
     body: [

@@ -5,7 +5,7 @@
 
 import * as api from '../api.js';
 import { h, clear, toast, dialog, dialogField, field, fieldError } from '../dom.js';
-import { timeEl, plural, count, fullId, errorBanner, problemText } from '../format.js';
+import { timeEl, plural, count, fullId, errorBanner, problemText, deviceOf, placeOf } from '../format.js';
 import { sessionsPanel } from './sessions.js';
 import { Names, auditAbout } from './audit.js';
 
@@ -124,7 +124,20 @@ export function renderUser(main, ctx, id) {
       if (e.status !== 401) toast(`Could not count the sessions: ${problemText(e)}`, 'error');
       return;
     }
+    // Which devices: the admin checks this is the right person before confirming.
+    let devices = null;
+    if (n > 0) {
+      try {
+        const page = await api.get(api.t(tenant, '/sessions'), { user_id: user.id, status: 'active', limit: 5 });
+        devices = h('ul', { class: 'end-all-devices', id: 'end-all-devices' }, page.items.map((s) => {
+          const place = placeOf(s.location);
+          return h('li', null, deviceOf(s).label, ' · ', h('span', { class: 'mono' }, s.ip || 'unknown IP'), place ? ` (${place})` : '',
+            ' · active ', timeEl(s.last_activity_at));
+        }), n > page.items.length ? h('li', { class: 'muted' }, `… and ${count(n - page.items.length)} more`) : null);
+      } catch (e) { devices = null; }
+    }
     const reason = h('textarea', { rows: 3, maxlength: 500, placeholder: 'e.g. laptop stolen (INC-2291)', id: 'end-all-reason' });
+    reason.addEventListener('input', () => { if (reason.value.trim()) fieldError(reason, ''); });
     const disable = h('input', { type: 'checkbox', id: 'end-all-disable', checked: disableFirst && !user.disabled, disabled: isMe() || user.disabled });
     const disableField = {
       name: 'disable',
@@ -142,6 +155,7 @@ export function renderUser(main, ctx, id) {
       body: [
         h('p', { class: 'dialog-count', id: 'end-all-count' },
           h('strong', null, count(n)), n === 1 ? ' active session will end.' : ' active sessions will end.'),
+        devices,
         h('p', null, 'Every session and refresh token of this user is revoked, and tokens issued before now stop working at once.'),
         isMe() ? h('p', { class: 'notice notice-warn' }, 'This is your own account: you will be signed out too.') : null,
         h('p', { class: 'muted' }, 'One entry in the audit log records it all, with your reason.'),
