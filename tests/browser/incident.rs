@@ -1017,6 +1017,19 @@ fn audit_entries_read_in_words_and_only_support_actions_carry_the_badge() {
         "(() => { const a = Array.from(document.querySelectorAll('#audit-body tr[data-seq]')).map(r => r.dataset.action).sort().join(','); return a === 'login,sessions_bulk_revoked'; })()",
         10,
     );
+    // Done by (actor): what Mia did herself, not what was done to her.
+    b.fill("#audit-session", "");
+    b.js(&format!(
+        "const a = document.getElementById('audit-actor'); a.value = '{mia}'; a.dispatchEvent(new Event('change'));"
+    ));
+    b.click_css("#audit-apply");
+    b.wait_js(
+        "only Mia's own actions",
+        "(() => { const r = Array.from(document.querySelectorAll('#audit-body tr[data-seq]')); \
+           return r.length > 0 && r.every(x => x.dataset.action === 'login' && x.innerText.includes('Mia Member signed in')); })()",
+        10,
+    );
+    b.js("const a = document.getElementById('audit-actor'); a.value = '';");
     // A malformed session id is refused inline, before any request.
     b.fill("#audit-session", "not-a-session");
     b.click_css("#audit-apply");
