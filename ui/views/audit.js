@@ -280,8 +280,6 @@ export function groupEntries(items) {
     }
     g.parts.push(e);
     g.details.count += Number(e.details.count || sessionIdsOf(e).length || 0);
-    g.details.session_ids.push(...sessionIdsOf(e));
-    if (e.seq < g.seq) { g.firstSeq = e.seq; g.firstAt = e.at; }
     g.details.parts = e.details.parts || g.parts.length;
   }
   // Session ids in the order they were revoked (oldest part first).
