@@ -180,9 +180,10 @@ export async function copyText(text) {
 
 /** A small "Copy" button; says "Copied" for a moment (announced). */
 export function copyButton(text, what = 'id') {
+  const long = text.length > 80;
   const b = h('button', {
-    type: 'button', class: 'btn-copy', title: `Copy ${what}: ${text}`,
-    'aria-label': `Copy ${what} ${text}`, dataset: { role: 'copy', copy: text },
+    type: 'button', class: 'btn-copy', title: long ? `Copy ${what}` : `Copy ${what}: ${text}`,
+    'aria-label': long ? `Copy ${what}` : `Copy ${what} ${text}`, dataset: { role: 'copy' },
   }, 'Copy');
   b.addEventListener('click', async (e) => {
     e.stopPropagation();
