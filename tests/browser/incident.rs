@@ -629,6 +629,30 @@ fn the_sessions_list_counts_sorts_and_revokes_exactly_the_search() {
         10,
     );
 
+    // The short id's Copy button copies the whole id.
+    for perm in ["clipboard-read", "clipboard-write"] {
+        b.cmd(
+            "POST",
+            "/permissions",
+            Some(json!({"descriptor": {"name": perm}, "state": "granted"})),
+        );
+    }
+    let first = js_str(
+        &b,
+        "return document.querySelector('#sessions-body tr[data-session-id]').dataset.sessionId",
+    );
+    b.click_css("#sessions-body tr[data-session-id] .cell-sid button[data-role='copy']");
+    b.wait_js(
+        "Copied",
+        "document.querySelector(\"#sessions-body tr[data-session-id] .cell-sid button[data-role='copy']\").textContent === 'Copied'",
+        5,
+    );
+    assert_eq!(
+        b.js("return navigator.clipboard.readText()"),
+        json!(first),
+        "the clipboard holds the full session id"
+    );
+
     // Search by IP prefix: the three sessions from 192.0.2.*.
     b.fill("#sessions-search", "192.0.2.");
     b.wait_js(
