@@ -90,10 +90,14 @@ pub enum AuditAction {
     StreamUpdated,
     StreamDeleted,
     StreamStatusChanged,
+    /// A user ended all their other sessions.
+    OtherSessionsRevoked,
+    /// A login refused by the session limit (`refuse`).
+    LoginRefused,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 39] = [
         Self::Login,
         Self::LoginFailed,
         Self::Logout,
@@ -131,6 +135,8 @@ impl AuditAction {
         Self::StreamUpdated,
         Self::StreamDeleted,
         Self::StreamStatusChanged,
+        Self::OtherSessionsRevoked,
+        Self::LoginRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -172,6 +178,8 @@ impl AuditAction {
             Self::StreamUpdated => "ssf_stream_updated",
             Self::StreamDeleted => "ssf_stream_deleted",
             Self::StreamStatusChanged => "ssf_stream_status_changed",
+            Self::OtherSessionsRevoked => "other_sessions_revoked",
+            Self::LoginRefused => "login_refused",
         }
     }
 

@@ -21,6 +21,24 @@ pub struct Policy {
     /// Shortest password for the tenant's users (admins need at least 12).
     #[schema(minimum = 8, maximum = 128, default = 8)]
     pub min_password_length: i64,
+    /// Most active sessions a user may hold (support sessions do not
+    /// count); 0 = unlimited. Checked at login, not at refresh.
+    #[schema(minimum = 0, maximum = 1000, default = 0)]
+    pub max_sessions_per_user: i64,
+    /// What a login past the limit does.
+    pub session_limit_action: SessionLimitAction,
+}
+
+/// What a login does when the user already holds `max_sessions_per_user`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionLimitAction {
+    /// The least recently active session ends (`session_limit`), in the
+    /// login's transaction.
+    #[default]
+    EvictOldest,
+    /// The login answers 409 `session_limit_reached`.
+    Refuse,
 }
 
 /// NIST SP 800-63B's floor.
@@ -38,6 +56,8 @@ impl Default for Policy {
             refresh_reuse_grace_secs: 0,
             max_support_grant_secs: 8 * 3600,
             min_password_length: default_min_password_length(),
+            max_sessions_per_user: 0,
+            session_limit_action: SessionLimitAction::EvictOldest,
         }
     }
 }
@@ -81,6 +101,7 @@ impl Policy {
             30 * DAY,
         );
         range("min_password_length", self.min_password_length, 8, 128);
+        range("max_sessions_per_user", self.max_sessions_per_user, 0, 1000);
         if bad.is_empty() && self.absolute_timeout_secs < self.idle_timeout_secs {
             bad.push((
                 "absolute_timeout_secs",

@@ -17,10 +17,14 @@ pub enum RevokeReason {
     GrantExpired,
     GrantRevoked,
     BulkRevoked,
+    /// The user ended it from another of their sessions.
+    UserRevokedOther,
+    /// A new login went past the policy's `max_sessions_per_user`.
+    SessionLimit,
 }
 
 impl RevokeReason {
-    pub const ALL: [RevokeReason; 9] = [
+    pub const ALL: [RevokeReason; 11] = [
         Self::UserLogout,
         Self::AdminRevoked,
         Self::UserSessionsRevoked,
@@ -30,6 +34,8 @@ impl RevokeReason {
         Self::GrantExpired,
         Self::GrantRevoked,
         Self::BulkRevoked,
+        Self::UserRevokedOther,
+        Self::SessionLimit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +49,8 @@ impl RevokeReason {
             Self::GrantExpired => "grant_expired",
             Self::GrantRevoked => "grant_revoked",
             Self::BulkRevoked => "bulk_revoked",
+            Self::UserRevokedOther => "user_revoked_other",
+            Self::SessionLimit => "session_limit",
         }
     }
 }

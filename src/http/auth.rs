@@ -9,7 +9,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{AppForm, AppJson, Auth};
-use super::openapi::responses::{PayloadTooLarge, RateLimited, Unauthorized, ValidationFailed};
+use super::openapi::responses::{
+    PayloadTooLarge, RateLimited, SessionLimit, Unauthorized, ValidationFailed,
+};
 use super::openapi::schemas::Introspection;
 use super::state::AppState;
 use crate::auth::{Realm, Secret};
@@ -62,7 +64,9 @@ pub struct TokenForm {
     tag = "auth",
     summary = "Sign in to a tenant",
     description = "Records IP and User-Agent on the session. Unknown tenant, unknown user, wrong \
-password and disabled user all answer 401 `invalid_credentials`.",
+password and disabled user all answer 401 `invalid_credentials`. Past the policy's \
+`max_sessions_per_user`, the least recently active session ends (`session_limit`) or the login \
+answers 409 `session_limit_reached`, as the policy's `session_limit_action` says.",
     security(()),
     request_body = LoginBody,
     responses(
@@ -70,6 +74,7 @@ password and disabled user all answer 401 `invalid_credentials`.",
             headers(("Cache-Control" = String, description = "`no-store`: the answer carries tokens."))),
         (status = 400, response = ValidationFailed),
         (status = 401, response = Unauthorized),
+        (status = 409, response = SessionLimit),
         (status = 413, response = PayloadTooLarge),
         (status = 429, response = RateLimited),
     ),

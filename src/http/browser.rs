@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use super::auth::{LoginBody, PlatformLoginBody};
 use super::extract::{AppJson, OptionalJson};
 use super::openapi::responses::{
-    Forbidden, PayloadTooLarge, RateLimited, Unauthorized, ValidationFailed,
+    Forbidden, PayloadTooLarge, RateLimited, SessionLimit, Unauthorized, ValidationFailed,
 };
 use super::openapi::schemas::CsrfHeader;
 use super::state::AppState;
@@ -245,6 +245,7 @@ async fn issue(s: &AppState, pair: TokenPair, slot: Slot) -> Response {
         (status = 400, response = ValidationFailed),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 409, response = SessionLimit),
         (status = 413, response = PayloadTooLarge),
         (status = 429, response = RateLimited),
     ),

@@ -23,6 +23,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Validation(_) => "validation_failed",
             Error::Conflict(_) => "conflict",
+            Error::SessionLimitReached { .. } => "session_limit_reached",
             Error::PayloadTooLarge => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::Internal(_) => "internal",
@@ -47,7 +48,7 @@ impl Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Validation(_) => StatusCode::BAD_REQUEST,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::SessionLimitReached { .. } => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +90,9 @@ impl Error {
         body.insert("error".into(), json!(self.code()));
         body.insert("message".into(), json!(self.to_string()));
         body.insert("retryable".into(), json!(self.retryable()));
+        if let Error::SessionLimitReached { limit } = self {
+            body.insert("limit".into(), json!(limit));
+        }
         if let Error::SessionRevoked(reason) = self {
             body.insert("revoked_reason".into(), json!(reason.as_str()));
         }

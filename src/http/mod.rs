@@ -12,6 +12,7 @@ pub mod grants;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod own_sessions;
 pub mod platform;
 pub mod sessions;
 pub mod ssf;
@@ -51,6 +52,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::verify))
+        .routes(routes!(own_sessions::list))
+        .routes(routes!(own_sessions::revoke))
+        .routes(routes!(own_sessions::revoke_others))
         .routes(routes!(auth::introspect))
         .routes(routes!(auth::oauth_revoke))
         .routes(routes!(platform::list_tenants, platform::create_tenant))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
+use super::session_limit::make_room;
 use super::sessions::{
     TokenPair, admit, open_session, parse_refresh_token, revoke_in, space_key, space_of_tid,
     subject_of,
@@ -173,19 +174,32 @@ impl Service {
                 };
                 // Re-read inside the transaction: disabled since the password check?
                 let Some(user) = tx.user(space.ns(), uid)?.filter(|u| !u.disabled) else {
-                    return Ok(None);
+                    return Ok(Err(Error::InvalidCredentials));
+                };
+                let evicted = match make_room(tx, space.ns(), &user, &policy, now)? {
+                    Ok(evicted) => evicted,
+                    Err(limit) => {
+                        let ev = AuditEvent::new(actor_of(&user), AuditAction::LoginRefused)
+                            .target(user.id)
+                            .reason(Some("session_limit_reached"))
+                            .ip(meta.ip.as_deref())
+                            .details(json!({ "user_id": user.id, "limit": limit }));
+                        tx.append_audit(space.ns(), now, ev)?;
+                        return Ok(Err(Error::SessionLimitReached { limit }));
+                    }
                 };
                 let (session, refresh) =
                     open_session(tx, &space, &user, &meta, None, &policy, now)?;
                 let ev = AuditEvent::new(actor_of(&user), AuditAction::Login)
                     .target(session.id)
                     .ip(meta.ip.as_deref())
-                    .details(json!({ "user_id": user.id, "user_agent": session.user_agent }));
+                    .details(json!({
+                        "user_id": user.id, "user_agent": session.user_agent, "evicted": evicted,
+                    }));
                 tx.append_audit(space.ns(), now, ev)?;
-                Ok(Some((session, refresh, user, policy)))
+                Ok(Ok((session, refresh, user, policy)))
             })
-            .await?
-            .ok_or(Error::InvalidCredentials)?;
+            .await??;
         self.mint(&svc_space, &session, user.role, &policy, refresh)
     }
 

@@ -32,6 +32,10 @@ pub enum Error {
     Validation(Vec<(String, String)>),
     #[error("{0}")]
     Conflict(String),
+    #[error(
+        "this account already has {limit} active sessions, the organization's limit: sign out of one of them (or ask an admin) first"
+    )]
+    SessionLimitReached { limit: i64 },
     #[error("request body is too large (64 KiB; 512 KiB for a bulk revocation)")]
     PayloadTooLarge,
     #[error("too many attempts; retry later")]

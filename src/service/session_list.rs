@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 mod find;
-mod render;
+pub(crate) mod render;
 
 use super::device::Device;
 use super::geo::Location;
@@ -15,8 +15,9 @@ use crate::auth::TenantScope;
 use crate::domain::query::{Activity, Order, SessionQuery, SortBy};
 use crate::domain::{GrantId, RevokeReason, SessionId, SessionRecord, Timestamp, UserId};
 use crate::store::{Ns, Reads, StoreError};
+use find::BOUNDED;
 pub(crate) use find::Keys;
-use find::{BOUNDED, Total};
+pub(crate) use find::Total;
 use render::Lister;
 
 /// The tenant's idle rule and this node's fresh activity, as of `now`.
@@ -68,6 +69,21 @@ pub struct SessionPage {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub total_estimate: Option<u64>,
+}
+
+impl SessionPage {
+    pub(crate) fn new(items: Vec<SessionView>, next_cursor: Option<String>, total: Total) -> Self {
+        let (total, total_estimate) = match total {
+            Total::Exact(n) => (Some(n), None),
+            Total::About(n) => (None, Some(n)),
+        };
+        Self {
+            items,
+            next_cursor,
+            total,
+            total_estimate,
+        }
+    }
 }
 
 /// A session as SPEC §5 shows it.
@@ -213,16 +229,7 @@ impl Service {
                     .map(|s| l.view(s))
                     .collect::<Result<Vec<_>, _>>()?;
                 let items = items.into_iter().map(|v| geo.place(v)).collect();
-                let (total, total_estimate) = match total {
-                    Total::Exact(n) => (Some(n), None),
-                    Total::About(n) => (None, Some(n)),
-                };
-                Ok(Ok(SessionPage {
-                    items,
-                    next_cursor,
-                    total,
-                    total_estimate,
-                }))
+                Ok(Ok(SessionPage::new(items, next_cursor, total)))
             })
             .await?
     }

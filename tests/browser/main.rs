@@ -1156,13 +1156,18 @@ fn screens_render_and_screenshots() {
         "document.getElementById('policy-access_token_ttl_secs').value !== ''",
         10,
     );
-    b.fill("#policy-idle_timeout_secs", "20");
+    // Out of range in any unit: the message in words.
+    b.fill("#policy-idle_timeout_secs", "0");
     b.wait_js(
         "a validation message",
         "document.getElementById('policy-idle_timeout_secs-error').textContent.length > 0",
         5,
     );
     shot(&b, "policy");
+    // Leaving asks about the unsaved change: discard it.
+    b.click_css(".nav a[href='/sessions']");
+    b.wait("dialog[open]", 5);
+    b.click_css("dialog[open] button.btn-danger");
 
     // Phone width.
     b.resize(390, 844);

@@ -40,8 +40,14 @@ async fn set_policy(app: &TestApp, slug: &str, admin: &Tokens, body: Value) {
     assert_eq!(r.status.as_u16(), 200, "{}", r.text);
     // Every field sent is stored; one left out keeps its default.
     let mut want = body;
-    if want.get("min_password_length").is_none() {
-        want["min_password_length"] = json!(8);
+    for (field, default) in [
+        ("min_password_length", json!(8)),
+        ("max_sessions_per_user", json!(0)),
+        ("session_limit_action", json!("evict_oldest")),
+    ] {
+        if want.get(field).is_none() {
+            want[field] = default;
+        }
     }
     assert_eq!(r.body, want);
 }
@@ -994,11 +1000,15 @@ async fn policy_round_trips_and_takes_effect() {
             "refresh_reuse_grace_secs": 0,
             "max_support_grant_secs": 28800,
             "min_password_length": 8,
+            "max_sessions_per_user": 0,
+            "session_limit_action": "evict_oldest",
         })
     );
     let mut p = policy(900, 5);
     p["access_token_ttl_secs"] = json!(120);
     p["min_password_length"] = json!(16);
+    p["max_sessions_per_user"] = json!(0);
+    p["session_limit_action"] = json!("evict_oldest");
     set_policy(&app, "acme", &admin, p.clone()).await;
     assert_eq!(
         app.get("/v1/tenants/acme/policy", Some(&admin.access))

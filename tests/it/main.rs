@@ -21,6 +21,7 @@ mod migrate;
 mod multinode;
 mod openapi;
 mod ops;
+mod own_sessions;
 mod packaging;
 mod pg_tls;
 mod retention;

@@ -412,12 +412,12 @@ fn openapi_refs_resolve_and_security_is_as_specified() {
         .as_str()
         .and_then(|r| pointer(&doc, r))
         .expect("ErrorCode");
-    assert_eq!(codes["enum"].as_array().map(Vec::len), Some(24));
+    assert_eq!(codes["enum"].as_array().map(Vec::len), Some(25));
     let reasons = e["properties"]["revoked_reason"]["$ref"]
         .as_str()
         .and_then(|r| pointer(&doc, r))
         .expect("RevokeReason");
-    assert_eq!(reasons["enum"].as_array().map(Vec::len), Some(9));
+    assert_eq!(reasons["enum"].as_array().map(Vec::len), Some(11));
     assert!(e["properties"]["details"]["additionalProperties"].is_object());
     let security = |path: &str, method: &str| doc["paths"][path][method]["security"].clone();
     assert_eq!(

@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi, ToResponse};
 
 use responses::{
     Conflict, Forbidden, Internal, MethodNotAllowed, NotFound, PayloadTooLarge, RateLimited,
-    Unauthorized, Unavailable, ValidationFailed,
+    SessionLimit, Unauthorized, Unavailable, ValidationFailed,
 };
 
 #[derive(OpenApi)]
@@ -61,8 +61,8 @@ Backup is an operator act on the host (`sessiond backup`), never an HTTP route."
             crate::domain::Timestamp, crate::domain::UserId, crate::domain::TenantId
         ),
         responses(
-            ValidationFailed, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge,
-            RateLimited, Internal, Unavailable, MethodNotAllowed
+            ValidationFailed, Unauthorized, Forbidden, NotFound, Conflict, SessionLimit,
+            PayloadTooLarge, RateLimited, Internal, Unavailable, MethodNotAllowed
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -207,6 +207,7 @@ mod tests {
             Error::NotFound,
             Error::Validation(vec![]),
             Error::Conflict("x".into()),
+            Error::SessionLimitReached { limit: 3 },
             Error::PayloadTooLarge,
             Error::RateLimited {
                 retry_after_secs: 1,
@@ -234,6 +235,7 @@ mod tests {
                 | Error::NotFound
                 | Error::Validation(_)
                 | Error::Conflict(_)
+                | Error::SessionLimitReached { .. }
                 | Error::PayloadTooLarge
                 | Error::RateLimited { .. }
                 | Error::StorageUnavailable

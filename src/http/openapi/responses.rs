@@ -115,6 +115,18 @@ error_response!(
 );
 
 error_response!(
+    /// 409 at login
+    SessionLimit => error(
+        "session_limit_reached (not retryable): the user holds the policy's `max_sessions_per_user` \
+         active sessions and its `session_limit_action` is `refuse`; the body names the `limit`.",
+        &[(
+            "limit",
+            json!({"error": "session_limit_reached", "message": "this account already has 3 active sessions, the organization's limit: sign out of one of them (or ask an admin) first", "retryable": false, "limit": 3}),
+        )],
+    )
+);
+
+error_response!(
     /// 413
     PayloadTooLarge => error("payload_too_large: request body over 64 KiB.", &[])
 );

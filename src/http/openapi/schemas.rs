@@ -95,6 +95,8 @@ pub enum ErrorCode {
     NotFound,
     ValidationFailed,
     Conflict,
+    /// A login past the policy's `max_sessions_per_user` (`refuse`); the body names the `limit`.
+    SessionLimitReached,
     PayloadTooLarge,
     RateLimited,
     Internal,
@@ -135,6 +137,9 @@ pub struct ErrorBody {
     /// or `query` for the whole input) → problem.
     #[schema(nullable = false)]
     details: Option<BTreeMap<String, String>>,
+    /// session_limit_reached only: the policy's `max_sessions_per_user`.
+    #[schema(nullable = false, minimum = 1)]
+    limit: Option<i64>,
 }
 
 /// Roles a tenant user may hold.

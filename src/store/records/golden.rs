@@ -146,7 +146,7 @@ fn golden_tenant_grant_client_audit_keyring() {
         hex::encode(encode(&k)),
     ];
     let want = [
-        "010461636d650441636d6502d804901cc0b2040080c20310",
+        "020461636d650441636d6502d804901cc0b2040080c203100000",
         "01090461636d6504056740782e790172780302010104010105000106010800000106",
         "010a03617069abababababababababababababababababababababababababababababababab0a",
         "01020c010101010165056c6f67696e010174000101690102027b7d01010101010101010101010101010101010101010101010101010101010101010202020202020202020202020202020202020202020202020202020202020202",
@@ -154,6 +154,20 @@ fn golden_tenant_grant_client_audit_keyring() {
     ];
     assert_eq!(got, want);
     assert_eq!(decode::<TenantRecord>(&encode(&t)).unwrap(), t);
+    // What builds before session limits wrote still reads: no limit.
+    let v1 = hex::decode("010461636d650441636d6502d804901cc0b2040080c20310").unwrap();
+    assert_eq!(decode::<TenantRecord>(&v1).unwrap(), t);
+    assert_eq!(super::tenant::DbTenantV1::encode_v1(&t), v1);
+    let limited = TenantRecord {
+        policy: Policy {
+            max_sessions_per_user: 3,
+            session_limit_action: crate::domain::policy::SessionLimitAction::Refuse,
+            ..Policy::default()
+        },
+        ..t.clone()
+    };
+    assert!(hex::encode(encode(&limited)).ends_with("0601"));
+    assert_eq!(decode::<TenantRecord>(&encode(&limited)).unwrap(), limited);
     assert_eq!(decode::<GrantRecord>(&encode(&g)).unwrap(), g);
     assert_eq!(decode::<ClientRecord>(&encode(&c)).unwrap(), c);
     assert_eq!(decode::<AuditEntry>(&encode(&a)).unwrap(), a);

@@ -70,6 +70,12 @@ pub(super) fn decode_legacy<D: DeserializeOwned>(bytes: &[u8]) -> Result<D, Stor
     }
 }
 
+/// For migration tests only: a tenant as builds before session limits wrote it.
+#[cfg(test)]
+pub(crate) fn encode_tenant_v1(t: &crate::domain::TenantRecord) -> Vec<u8> {
+    tenant::DbTenantV1::encode_v1(t)
+}
+
 /// For migration tests only: write a legacy layout.
 #[cfg(test)]
 pub(super) fn encode_legacy<D: Serialize>(db: &D) -> Vec<u8> {

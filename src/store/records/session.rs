@@ -45,6 +45,8 @@ pub(super) enum DbRevokeReasonV1 {
     GrantExpired,
     GrantRevoked,
     BulkRevoked,
+    UserRevokedOther,
+    SessionLimit,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -77,6 +79,8 @@ impl From<RevokeReason> for DbRevokeReasonV1 {
             RevokeReason::GrantExpired => Self::GrantExpired,
             RevokeReason::GrantRevoked => Self::GrantRevoked,
             RevokeReason::BulkRevoked => Self::BulkRevoked,
+            RevokeReason::UserRevokedOther => Self::UserRevokedOther,
+            RevokeReason::SessionLimit => Self::SessionLimit,
         }
     }
 }
@@ -93,6 +97,8 @@ impl From<DbRevokeReasonV1> for RevokeReason {
             DbRevokeReasonV1::GrantExpired => Self::GrantExpired,
             DbRevokeReasonV1::GrantRevoked => Self::GrantRevoked,
             DbRevokeReasonV1::BulkRevoked => Self::BulkRevoked,
+            DbRevokeReasonV1::UserRevokedOther => Self::UserRevokedOther,
+            DbRevokeReasonV1::SessionLimit => Self::SessionLimit,
         }
     }
 }

@@ -270,6 +270,20 @@ mod tests {
         }
         let db = Database::open(dir.join(DB_FILE)).unwrap();
         let txn = db.begin_write().unwrap();
+        // Files of schema < 5 hold version-1 tenant records.
+        let t = TenantRecord {
+            slug: TenantId::parse("acme").unwrap(),
+            name: "Acme".into(),
+            created_at: Timestamp::from_millis(1),
+            policy: Policy::default(),
+        };
+        txn.open_table(TENANTS)
+            .unwrap()
+            .insert(
+                "acme",
+                crate::store::records::encode_tenant_v1(&t).as_slice(),
+            )
+            .unwrap();
         for ns in [Ns::Platform, Ns::from(&acme())] {
             let name = table_name(ns, Kind::UserTrigrams);
             txn.delete_table(TableDefinition::<(u32, u128), ()>::new(&name))
@@ -440,6 +454,7 @@ mod tests {
                 refresh_reuse_grace_secs: 7,
                 max_support_grant_secs: 900,
                 min_password_length: 8,
+                ..Policy::default()
             }
         );
         assert_eq!(
@@ -476,7 +491,10 @@ mod tests {
         {
             txn.open_table(TENANTS)
                 .unwrap()
-                .insert("acme", super::super::encode(&tenant).as_slice())
+                .insert(
+                    "acme",
+                    crate::store::records::encode_tenant_v1(&tenant).as_slice(),
+                )
                 .unwrap();
             txn.open_table(TableDefinition::<u128, &[u8]>::new("grants"))
                 .unwrap()
