@@ -403,7 +403,7 @@ export function showSignIn(message) {
   document.body.classList.remove('in-support');
   clear(root);
   root.className = 'app app-signin';
-  if (location.pathname !== '/signin') history.replaceState({ after: location.pathname }, '', '/signin');
+  if (location.pathname !== '/signin') history.replaceState({ after: location.pathname + location.search }, '', '/signin');
   renderSignIn(root, { message, onSignedIn: () => afterSignIn(false) });
 }
 
@@ -427,7 +427,8 @@ async function afterSignIn(resumeSupport) {
     startPendingWatch();
   }
   const want = history.state && history.state.after;
-  let path = location.pathname === '/signin' || location.pathname === '/' ? (want || defaultPath()) : location.pathname;
+  // A reloaded or bookmarked page keeps its filters (the query string).
+  let path = location.pathname === '/signin' || location.pathname === '/' ? (want || defaultPath()) : location.pathname + location.search;
   if (path === '/signin' || path === '/') path = defaultPath();
   navigate(path, { replace: true, force: true });
 }

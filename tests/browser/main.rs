@@ -1169,8 +1169,9 @@ fn screens_render_and_screenshots() {
     b.wait("dialog[open]", 5);
     b.click_css("dialog[open] button.btn-danger");
 
-    // Phone width.
+    // Phone width: the nav folds behind its Menu button.
     b.resize(390, 844);
+    b.click_css("#nav-toggle");
     b.click_css(".nav a[href='/sessions']");
     b.wait("#sessions-body tr[data-session-id]", 10);
     shot(&b, "sessions-phone");
