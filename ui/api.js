@@ -24,6 +24,8 @@ export class ApiError extends Error {
     this.details = (body && body.details) || {};
     this.retryable = !!(body && body.retryable);
     this.retryAfter = retryAfter;
+    /** 409 session_limit_reached: the policy's max_sessions_per_user. */
+    this.limit = body && Number.isInteger(body.limit) ? body.limit : undefined;
   }
 }
 
@@ -60,6 +62,10 @@ export function reasonMessage(err) {
         return 'Your session was ended because its refresh token was used twice (possible token theft). Sign in again.';
       case 'user_logout':
         return 'You were signed out.';
+      case 'user_revoked_other':
+        return 'You signed this device out from another of your devices.';
+      case 'session_limit':
+        return 'You were signed out here because you signed in on another device and your organization limits how many sessions one person may have.';
       default:
         return 'Your session was revoked.';
     }
@@ -73,9 +79,19 @@ export function reasonMessage(err) {
       return 'Wrong organization, email or password.';
     case 'rate_limited':
       return `Too many attempts. Try again in ${err.retryAfter || 'a few'} seconds.`;
+    case 'session_limit_reached':
+      return sessionLimitMessage(err.limit);
     default:
       return 'Your session has ended. Sign in again.';
   }
+}
+
+/** The sign-in refused because the user holds the policy's maximum of sessions (409). */
+export function sessionLimitMessage(limit) {
+  const held = Number.isInteger(limit)
+    ? `You already have ${limit} active session${limit === 1 ? '' : 's'}, the most your organization allows.`
+    : 'You already have as many active sessions as your organization allows.';
+  return `${held} Sign out on one of your other devices (or ask an administrator to end one of your sessions), then sign in again.`;
 }
 
 function url(path, query) {

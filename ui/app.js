@@ -11,6 +11,7 @@ import { renderSupport } from './views/support.js';
 import { renderPolicy } from './views/policy.js';
 import { renderPlatform } from './views/platform.js';
 import { renderClients } from './views/clients.js';
+import { renderDevices } from './views/devices.js';
 
 /** What the views know about who is signed in and which tenant they act on. */
 export const ctx = {
@@ -18,6 +19,7 @@ export const ctx = {
   tenant: null,
   tenantName: null,
   platform: false,
+  member: false, // a member (not an admin): only their own devices
   support: null, // {tenant, tenantName, expiresAt, grantId}
   notice: null, // one-shot message for the next screen
   pending: 0, // support-access requests waiting for this org admin
@@ -39,15 +41,19 @@ const TENANT_NAV = [
   ['/policy', 'Policy'],
 ];
 
+const DEVICES = ['/devices', 'Your devices'];
+
 function navItems() {
+  if (ctx.member) return [DEVICES];
   if (ctx.platform && ctx.support) {
-    return [...TENANT_NAV.filter(([p]) => p !== '/support'), ['/platform', 'Organizations']];
+    return [...TENANT_NAV.filter(([p]) => p !== '/support'), ['/platform', 'Organizations'], DEVICES];
   }
-  if (ctx.platform) return [['/platform', 'Organizations']];
-  return TENANT_NAV;
+  if (ctx.platform) return [['/platform', 'Organizations'], DEVICES];
+  return [...TENANT_NAV, DEVICES];
 }
 
 function defaultPath() {
+  if (ctx.member) return '/devices';
   return ctx.platform && !ctx.support ? '/platform' : '/sessions';
 }
 
@@ -60,6 +66,7 @@ const routes = [
   [/^\/policy$/, (m) => renderPolicy(m, ctx)],
   [/^\/clients$/, (m) => renderClients(m, ctx)],
   [/^\/platform$/, (m) => renderPlatform(m, ctx, { onSupportStarted: startedSupport })],
+  [/^\/devices$/, (m) => renderDevices(m, ctx, { signOutHere: signOut })],
 ];
 
 /**
@@ -77,6 +84,9 @@ export async function navigate(path, { replace = false, force = false } = {}) {
 }
 
 function allowed(path) {
+  // Members see their own devices and nothing of the organization's.
+  if (ctx.member) return path === '/devices';
+  if (path === '/devices') return true;
   if (path === '/platform') return ctx.platform;
   if (ctx.platform && !ctx.support) return false;
   if (path === '/support' && ctx.support) return false;
@@ -236,7 +246,7 @@ function setPending(n) {
 
 /** Count the pending support requests (org admins only: support sessions may not list grants). */
 async function refreshPending() {
-  if (!api.signedIn() || ctx.platform || !ctx.tenant) return setPending(0);
+  if (!api.signedIn() || ctx.platform || ctx.member || !ctx.tenant) return setPending(0);
   try {
     const list = await api.all(api.t(ctx.tenant, '/support-grants'), {}, { slot: 'main' });
     setPending(list.filter((g) => g.status === 'pending').length);
@@ -387,6 +397,7 @@ function resetCtx() {
   ctx.tenant = null;
   ctx.tenantName = null;
   ctx.platform = false;
+  ctx.member = false;
   ctx.support = null;
   ctx.notice = null;
   ctx.pending = 0;
@@ -419,27 +430,21 @@ async function afterSignIn(resumeSupport) {
         try { await enterSupport(); } catch (e) { console.warn(e); }
       }
     }
-  } else if (me.user.role !== 'org_admin') {
-    return showNotAdmin(me);
-  } else {
+  } else if (me.user.role === 'org_admin') {
     ctx.tenant = me.tenant;
     ctx.tenantName = me.tenant_name;
     startPendingWatch();
+  } else {
+    // A member: their own devices only (the server refuses them every admin route anyway).
+    ctx.member = true;
+    ctx.tenant = me.tenant;
+    ctx.tenantName = me.tenant_name;
   }
   const want = history.state && history.state.after;
   // A reloaded or bookmarked page keeps its filters (the query string).
   let path = location.pathname === '/signin' || location.pathname === '/' ? (want || defaultPath()) : location.pathname + location.search;
   if (path === '/signin' || path === '/') path = defaultPath();
   navigate(path, { replace: true, force: true });
-}
-
-function showNotAdmin(me) {
-  clear(root);
-  root.className = 'app app-signin';
-  root.append(h('main', { class: 'signin-card', id: 'main' },
-    h('h1', null, 'No administrator rights'),
-    h('p', null, `You are signed in as ${me.user.email}, a member of ${me.tenant_name || me.tenant}. This console is for organization administrators.`),
-    h('button', { type: 'button', class: 'btn btn-primary', onclick: signOut }, 'Sign out')));
 }
 
 /** Called by the platform view after a support session started. */

@@ -1,6 +1,7 @@
 // Policy: token TTL, idle and absolute timeouts, reuse grace, max support
 // grant — each entered as a number and a unit (the seconds the API stores
-// shown next to it) — and the minimum password length. Leaving with
+// shown next to it) — the minimum password length, and the session limit
+// per user (0 = unlimited) with what a sign-in past it does. Leaving with
 // unsaved changes asks first.
 
 import * as api from '../api.js';
@@ -23,7 +24,15 @@ export const FIELDS = [
   ['refresh_reuse_grace_secs', 'Refresh reuse grace', 0, 300, 'Tolerates a racing duplicate refresh for this long; 0 treats every replay as theft.', 'duration', ['minutes', 'seconds']],
   ['max_support_grant_secs', 'Maximum support grant', 60, 30 * DAY, 'The longest support access you can grant a platform administrator.', 'duration', ['days', 'hours', 'minutes']],
   ['min_password_length', 'Minimum password length', 8, 128, 'For new passwords of your users; administrators always need at least 12. Common passwords are refused whatever their length.', 'count'],
+  ['max_sessions_per_user', 'Sessions per user', 0, 1000, 'The most sessions one user may hold at once, checked at each sign-in (support sessions do not count). 0 means unlimited.', 'sessions'],
 ];
+
+/** What a sign-in past the limit does (the policy's session_limit_action). */
+export const LIMIT_ACTIONS = [
+  ['evict_oldest', 'End the least recently active session'],
+  ['refuse', 'Refuse the new sign-in'],
+];
+const ACTION_LABEL = 'When the limit is reached';
 
 const isDuration = (f) => f[5] === 'duration';
 const unitSecs = (u) => (UNITS.find(([n]) => n === u) || ['seconds', 1])[1];
@@ -92,11 +101,16 @@ export function renderPolicy(main, ctx) {
       secsOut[name] = h('output', { class: 'unit unit-secs muted', id: `policy-${name}-secs`, for: `${input.id} ${sel.id}`, 'aria-live': 'polite' });
       control = h('div', { class: 'input-unit' }, input, sel, secsOut[name]);
       sel.addEventListener('change', () => update());
+    } else if (f[5] === 'sessions') {
+      secsOut[name] = h('output', { class: 'unit muted', id: `policy-${name}-meaning`, for: input.id, 'aria-live': 'polite' });
+      control = h('div', { class: 'input-unit' }, input, secsOut[name]);
     } else {
       secsOut[name] = h('span', { class: 'unit muted' }, 'characters');
       control = h('div', { class: 'input-unit' }, input, secsOut[name]);
     }
-    const wrap = field(label, control, `${hint} Allowed: ${isDuration(f) ? `${duration(lo)} to ${duration(hi)}` : `${lo} to ${hi}`}.`);
+    const allowed = isDuration(f) ? `${duration(lo)} to ${duration(hi)}` : f[5] === 'sessions' ? `${lo} (unlimited) to ${hi}` : `${lo} to ${hi}`;
+    const wrap = field(label, control, `${hint} Allowed: ${allowed}.`);
+    if (f[5] === 'sessions') form.append(h('h2', { class: 'subhead', id: 'policy-limit-head' }, 'Session limit'));
     // field() labels the first control; point the label at the number itself.
     wrap.querySelector('label').setAttribute('for', input.id);
     const err = wrap.querySelector('.field-error');
@@ -106,11 +120,20 @@ export function renderPolicy(main, ctx) {
     form.append(wrap);
     input.addEventListener('input', () => update());
   }
+  const action = h('select', { id: 'policy-session_limit_action', name: 'session_limit_action' },
+    LIMIT_ACTIONS.map(([v, text]) => h('option', { value: v }, text)));
+  const actionNote = h('p', { class: 'hint', id: 'policy-session_limit_action-note', 'aria-live': 'polite' });
+  const actionWrap = field(ACTION_LABEL, action,
+    'Ending the least recently active session signs that device out at once. Refusing tells the person how many sessions they already have, so they can sign out elsewhere first.');
+  actionWrap.append(actionNote);
+  action.setAttribute('aria-describedby', `${action.getAttribute('aria-describedby')} ${actionNote.id}`);
+  action.addEventListener('change', () => update());
+  form.append(actionWrap);
   form.append(formError, h('div', { class: 'actions-row' }, save, undo), dirtyNote);
 
   main.append(
     h('div', { class: 'page-head' }, h('h1', { id: 'policy-title' }, 'Policy'),
-      h('p', { class: 'muted' }, 'Session lifetimes for ', h('strong', null, ctx.tenantName || tenant), '. Changes apply to new tokens and to every session’s next check.')),
+      h('p', { class: 'muted' }, 'Session lifetimes and limits for ', h('strong', null, ctx.tenantName || tenant), '. Changes apply to new tokens and to every session’s next check; the session limit, to the next sign-in.')),
     status,
     form);
 
@@ -123,13 +146,16 @@ export function renderPolicy(main, ctx) {
       if (isDuration(f)) v[name] = raw === '' ? '' : toSeconds(raw, units[name].value);
       else v[name] = raw === '' ? '' : (/^\d+$/.test(raw) ? Number(raw) : NaN);
     }
+    v.session_limit_action = action.value;
     return v;
   }
 
   function changedLabels() {
     if (!loaded) return [];
     const v = values();
-    return FIELDS.filter(([n]) => v[n] !== loaded[n]).map((f) => f[1]);
+    const changed = FIELDS.filter(([n]) => v[n] !== loaded[n]).map((f) => f[1]);
+    if (v.session_limit_action !== (loaded.session_limit_action || 'evict_oldest')) changed.push(ACTION_LABEL);
+    return changed;
   }
 
   function update() {
@@ -140,6 +166,9 @@ export function renderPolicy(main, ctx) {
       if (isDuration(f)) {
         const n = v[name];
         secsOut[name].textContent = Number.isInteger(n) ? `= ${n} seconds${n >= 60 ? ` (${duration(n)})` : ''}` : '';
+      } else if (f[5] === 'sessions') {
+        const n = v[name];
+        secsOut[name].textContent = n === 0 ? '= unlimited' : Number.isInteger(n) ? (n === 1 ? 'session at a time' : 'sessions at a time') : '';
       }
       fieldError(inputs[name], problems[name]);
     }
@@ -148,6 +177,11 @@ export function renderPolicy(main, ctx) {
     undo.disabled = !changed.length;
     dirtyNote.textContent = changed.length ? `Not saved yet: ${changed.join(', ')}.` : '';
     form.dataset.dirty = changed.length ? 'true' : 'false';
+    const limit = v.max_sessions_per_user;
+    actionNote.textContent = limit === 0 ? 'No effect while sessions per user is unlimited (0).'
+      : Number.isInteger(limit) && limit > 0
+        ? `A user with ${limit} active session${limit === 1 ? '' : 's'} who signs in again: ${action.value === 'refuse' ? 'the sign-in is refused.' : 'their least recently active session ends.'}`
+        : '';
     return problems;
   }
 
@@ -162,7 +196,8 @@ export function renderPolicy(main, ctx) {
     formError.textContent = '';
     const problems = update();
     if (Object.keys(problems).length) return;
-    const body = values();
+    // PUT replaces the whole policy: keep any field this screen does not show.
+    const body = { ...loaded, ...values() };
     save.disabled = true;
     try {
       loaded = await api.put(api.t(tenant, '/policy'), body);
@@ -191,6 +226,7 @@ export function renderPolicy(main, ctx) {
         inputs[name].value = String(loaded[name]);
       }
     }
+    action.value = loaded.session_limit_action || 'evict_oldest';
     update();
   }
 

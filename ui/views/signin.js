@@ -1,4 +1,4 @@
-// Sign in: organization admins, and (separately) platform global admins.
+// Sign in: organization members and admins, and (separately) platform global admins.
 
 import * as api from '../api.js';
 import { h, field, clear } from '../dom.js';
@@ -40,7 +40,7 @@ export function renderSignIn(root, { message, onSignedIn }) {
     tenantField.hidden = m !== 'org';
     tenant.required = m === 'org';
     title.textContent = m === 'org' ? 'Sign in to your organization' : 'Platform sign-in';
-    switchLink.textContent = m === 'org' ? 'Platform administrator? Sign in here' : 'Organization administrator? Sign in here';
+    switchLink.textContent = m === 'org' ? 'Platform administrator? Sign in here' : 'Member or organization administrator? Sign in here';
     document.body.dataset.signinMode = m;
     error.textContent = '';
   }
@@ -83,6 +83,8 @@ export function renderSignIn(root, { message, onSignedIn }) {
         password.focus();
       } else if (err.code === 'rate_limited') {
         error.textContent = `Too many sign-in attempts. Wait ${err.retryAfter || 60} seconds, then try again.`;
+      } else if (err.code === 'session_limit_reached') {
+        error.textContent = api.sessionLimitMessage(err.limit);
       } else if (err.code === 'validation_failed') {
         error.textContent = 'Check the organization name and email address.';
       } else if (err.status === 0) {
