@@ -27,6 +27,14 @@ pub enum EventKind {
         /// A global admin's support session.
         support: bool,
     },
+    /// A user signed in (support sessions are not announced): for "new
+    /// sign-in from …" notices.
+    SessionCreated {
+        session: SessionId,
+        user: UserId,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    },
 }
 
 impl EventKind {
@@ -34,16 +42,39 @@ impl EventKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             EventKind::SessionRevoked { .. } => SESSION_REVOKED,
+            EventKind::SessionCreated { .. } => SESSION_CREATED,
+        }
+    }
+
+    /// The session and user it is about.
+    pub fn subject(&self) -> (SessionId, UserId) {
+        match self {
+            EventKind::SessionRevoked { session, user, .. }
+            | EventKind::SessionCreated { session, user, .. } => (*session, *user),
+        }
+    }
+
+    /// The CAEP event type an SSF stream carries it as.
+    pub fn caep_type(&self) -> &'static str {
+        match self {
+            EventKind::SessionRevoked { .. } => CAEP_SESSION_REVOKED,
+            EventKind::SessionCreated { .. } => CAEP_SESSION_ESTABLISHED,
         }
     }
 }
 
 pub const SESSION_REVOKED: &str = "session.revoked";
+pub const SESSION_CREATED: &str = "session.created";
 /// Every event type an endpoint may subscribe to.
-pub const EVENT_TYPES: [&str; 1] = [SESSION_REVOKED];
+pub const EVENT_TYPES: [&str; 2] = [SESSION_REVOKED, SESSION_CREATED];
 /// CAEP 1.0 §3.1.
 pub const CAEP_SESSION_REVOKED: &str =
     "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+/// CAEP 1.0 §3.7.
+pub const CAEP_SESSION_ESTABLISHED: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/session-established";
+/// The CAEP event types a stream may request.
+pub const CAEP_SUPPORTED: [&str; 2] = [CAEP_SESSION_REVOKED, CAEP_SESSION_ESTABLISHED];
 /// SSF 1.0 §8.1.4.1.
 pub const SSF_VERIFICATION: &str =
     "https://schemas.openid.net/secevent/ssf/event-type/verification";
@@ -71,7 +102,7 @@ pub struct EndpointRecord {
     /// The HMAC key (Standard Webhooks: shown once as `whsec_` + base64).
     pub key: [u8; 32],
     pub enabled: bool,
-    /// Event types delivered; every type when empty.
+    /// Event types delivered; `session.revoked` only when empty.
     pub events: Vec<String>,
     pub description: Option<String>,
     pub created_at: Timestamp,
@@ -133,7 +164,7 @@ impl StreamStatus {
 impl StreamConfig {
     /// The event types delivered: those requested that we support.
     pub fn events_delivered(&self) -> Vec<&'static str> {
-        [CAEP_SESSION_REVOKED]
+        CAEP_SUPPORTED
             .into_iter()
             .filter(|e| self.events_requested.iter().any(|r| r == e))
             .collect()
@@ -145,13 +176,21 @@ impl EndpointRecord {
     pub fn wants(&self, kind: &EventKind) -> bool {
         match &self.kind {
             EndpointKind::Webhook => {
+                // No filter: revocations, as before logins were announced.
                 self.enabled
-                    && (self.events.is_empty() || self.events.iter().any(|e| e == kind.type_name()))
+                    && if self.events.is_empty() {
+                        matches!(kind, EventKind::SessionRevoked { .. })
+                    } else {
+                        self.events.iter().any(|e| e == kind.type_name())
+                    }
             }
             EndpointKind::Stream(s) => {
-                s.status == StreamStatus::Enabled && !s.events_delivered().is_empty()
+                s.status == StreamStatus::Enabled
+                    && s.events_delivered().contains(&kind.caep_type())
             }
-            EndpointKind::Logout { .. } => self.enabled,
+            EndpointKind::Logout { .. } => {
+                self.enabled && matches!(kind, EventKind::SessionRevoked { .. })
+            }
         }
     }
 

@@ -1,11 +1,11 @@
-//! The JWTs revocations are announced in: Security Event Tokens (RFC 8417,
-//! SSF 1.0 with CAEP 1.0 `session-revoked`) and OIDC Back-Channel Logout 1.0
-//! logout tokens. Both are signed EdDSA with the published keys.
+//! The JWTs sessions' ends (and starts) are announced in: Security Event
+//! Tokens (RFC 8417, SSF 1.0 with CAEP 1.0 `session-revoked` and
+//! `session-established`) and OIDC Back-Channel Logout 1.0 logout tokens. Both are signed EdDSA with the published keys.
 
 use serde_json::{Value, json};
 
 use crate::auth::token::Keys;
-use crate::domain::outbox::{CAEP_SESSION_REVOKED, SSF_VERIFICATION, initiating_entity};
+use crate::domain::outbox::{SSF_VERIFICATION, initiating_entity};
 use crate::domain::{EventKind, OutboxEvent, TenantId, Timestamp};
 
 pub const SET_TYP: &str = "secevent+jwt";
@@ -39,15 +39,18 @@ pub fn seq_of_jti(tenant: &TenantId, stream_id: &str, jti: &str) -> Option<u64> 
     seq.parse().ok()
 }
 
-/// The claims of the SET announcing `e`.
-pub fn revocation_set(ctx: &SetContext<'_>, e: &OutboxEvent, now: Timestamp) -> Value {
-    let EventKind::SessionRevoked {
-        session,
-        user,
-        by,
-        reason,
-        ..
-    } = &e.kind;
+/// The claims of the SET announcing `e`: CAEP `session-revoked` or
+/// `session-established`.
+pub fn event_set(ctx: &SetContext<'_>, e: &OutboxEvent, now: Timestamp) -> Value {
+    let (session, user) = e.kind.subject();
+    let event = match &e.kind {
+        EventKind::SessionRevoked { by, reason, .. } => json!({
+            "event_timestamp": e.at.unix_secs(),
+            "initiating_entity": initiating_entity(*reason, *by),
+            "reason_admin": { "en": reason.as_str() },
+        }),
+        EventKind::SessionCreated { .. } => json!({ "event_timestamp": e.at.unix_secs() }),
+    };
     json!({
         "iss": ctx.iss,
         "aud": ctx.aud,
@@ -61,13 +64,7 @@ pub fn revocation_set(ctx: &SetContext<'_>, e: &OutboxEvent, now: Timestamp) -> 
             "user": { "format": "iss_sub", "iss": ctx.token_issuer, "sub": user },
             "tenant": { "format": "opaque", "id": ctx.tenant },
         },
-        "events": {
-            CAEP_SESSION_REVOKED: {
-                "event_timestamp": e.at.unix_secs(),
-                "initiating_entity": initiating_entity(*reason, *by),
-                "reason_admin": { "en": reason.as_str() },
-            }
-        }
+        "events": { e.kind.caep_type(): event }
     })
 }
 
@@ -89,7 +86,7 @@ pub fn verification_set(ctx: &SetContext<'_>, state: Option<&str>, now: Timestam
 
 /// The claims of the logout token for `e`, to the client `aud`.
 pub fn logout_token(issuer: &str, aud: &str, e: &OutboxEvent, now: Timestamp) -> Value {
-    let EventKind::SessionRevoked { session, user, .. } = &e.kind;
+    let (session, user) = e.kind.subject();
     json!({
         "iss": issuer,
         "aud": aud,
@@ -114,6 +111,7 @@ pub fn sign_logout(keys: &Keys, claims: &Value, now: Timestamp) -> Result<String
 mod tests {
     use super::*;
     use crate::auth::token::KeyMaterial;
+    use crate::domain::outbox::CAEP_SESSION_REVOKED;
     use crate::domain::{RevokeReason, SessionId, UserId};
 
     const T: Timestamp = Timestamp::from_millis(1_800_000_000_000);
@@ -143,7 +141,7 @@ mod tests {
             tenant: &acme,
             stream_id: "s1",
         };
-        let c = revocation_set(&ctx, &event(), T);
+        let c = event_set(&ctx, &event(), T);
         assert!(
             c.get("sub").is_none() && c.get("exp").is_none(),
             "SSF 1.0 §4.1"

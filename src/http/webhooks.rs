@@ -329,6 +329,10 @@ impl Live {
         loop {
             if let Some(e) = self.buffer.pop_front() {
                 self.cursor = e.seq;
+                // The revocations stream: logins are for webhooks and SSF.
+                if !matches!(e.kind, crate::domain::EventKind::SessionRevoked { .. }) {
+                    continue;
+                }
                 let data = event_json(self.scope.tenant(), &e).to_string();
                 return Some(
                     Event::default()

@@ -16,6 +16,7 @@ use crate::auth::token::{Claims, TokenError};
 use crate::auth::verified::token_key;
 use crate::auth::{Principal, Realm, TenantScope};
 use crate::domain::AuditAction;
+use crate::domain::EventKind;
 use crate::domain::session::{Rotation, SessionDenied};
 use crate::domain::user::normalize_email;
 use crate::domain::{
@@ -190,6 +191,16 @@ impl Service {
                 };
                 let (session, refresh) =
                     open_session(tx, &space, &user, &meta, None, &policy, now)?;
+                // "New sign-in from …": webhooks and SSF streams that asked for it.
+                if let Space::Tenant(_) = &space {
+                    let created = EventKind::SessionCreated {
+                        session: session.id,
+                        user: user.id,
+                        ip: session.ip.clone(),
+                        user_agent: session.user_agent.clone(),
+                    };
+                    tx.append_event(space.ns(), now, created)?;
+                }
                 let ev = AuditEvent::new(actor_of(&user), AuditAction::Login)
                     .target(session.id)
                     .ip(meta.ip.as_deref())

@@ -78,11 +78,16 @@ pub struct Waker(pub Arc<Deliveries>);
 
 impl Subscriber for Waker {
     fn on_commit(&self, events: &[DomainEvent]) {
+        // Revocations and logins append to a tenant's outbox.
         let revoked = events.iter().any(|e| {
             matches!(
                 e,
                 DomainEvent::SessionRevoked {
                     tenant: Some(_),
+                    ..
+                } | DomainEvent::SessionCreated {
+                    tenant: Some(_),
+                    support: false,
                     ..
                 }
             )

@@ -12,7 +12,7 @@ use crate::domain::{EndpointRecord, OutboxEvent, TenantId, Timestamp};
 use crate::events::outbound::Reply;
 use crate::events::sign::signature;
 use crate::events::tokens::{
-    SetContext, logout_token, revocation_set, sign_logout, sign_set, verification_set,
+    SetContext, event_set, logout_token, sign_logout, sign_set, verification_set,
 };
 
 /// One request, ready to send.
@@ -122,7 +122,7 @@ impl Service {
         let claims = if seq == VERIFICATION_SEQ {
             verification_set(&ctx, stream.verification_state.as_deref(), now)
         } else {
-            revocation_set(
+            event_set(
                 &ctx,
                 event.ok_or("the event is no longer in the outbox")?,
                 now,

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use super::{Error, Result, Service};
 use crate::auth::{Secret, TenantScope};
 use crate::domain::outbox::{
-    CAEP_SESSION_REVOKED, EndpointKind, StreamConfig, StreamStatus, VERIFICATION_SEQ,
+    CAEP_SESSION_REVOKED, CAEP_SUPPORTED, EndpointKind, StreamConfig, StreamStatus,
+    VERIFICATION_SEQ,
 };
 use crate::domain::{Actor, AuditAction, AuditEvent};
 use crate::domain::{
@@ -212,7 +213,7 @@ impl Service {
             "iss": self.ssf_issuer(t),
             "aud": s.client,
             "delivery": delivery,
-            "events_supported": [CAEP_SESSION_REVOKED],
+            "events_supported": CAEP_SUPPORTED,
             "events_requested": s.events_requested,
             "events_delivered": s.events_delivered(),
             "min_verification_interval": MIN_VERIFICATION_SECS,

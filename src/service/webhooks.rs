@@ -26,7 +26,7 @@ pub const MAX_WEBHOOKS: usize = 20;
 pub struct WebhookView {
     pub id: EndpointId,
     pub url: String,
-    /// Event types delivered (every type when empty).
+    /// Event types delivered (`session.revoked` only when empty).
     pub events: Vec<String>,
     pub enabled: bool,
     pub description: Option<String>,
@@ -63,6 +63,9 @@ pub struct NewWebhook {
 pub enum WebhookEventType {
     #[schema(rename = "session.revoked")]
     SessionRevoked,
+    /// A user signed in (for "new sign-in from …" notices).
+    #[schema(rename = "session.created")]
+    SessionCreated,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -75,7 +78,7 @@ pub struct WebhookInput {
         max_length = 2048
     )]
     pub url: String,
-    /// Event types to deliver; all when absent or empty.
+    /// Event types to deliver (`session.revoked`, `session.created`); `session.revoked` only when absent or empty.
     #[serde(default)]
     #[schema(value_type = Vec<WebhookEventType>)]
     pub events: Vec<String>,
@@ -164,6 +167,23 @@ pub fn event_json(tenant: &TenantId, e: &OutboxEvent) -> Value {
             "revoked_by": by,
             "initiating_entity": initiating_entity(*reason, *by),
             "support_session": support,
+        }),
+        EventKind::SessionCreated {
+            session,
+            user,
+            ip,
+            user_agent,
+        } => json!({
+            "id": event_id(tenant, e.seq),
+            "seq": e.seq,
+            "type": e.kind.type_name(),
+            "tenant": tenant,
+            "session_id": session,
+            "user_id": user,
+            "created_at": e.at,
+            "ip": ip,
+            "user_agent": user_agent,
+            "device": crate::service::device::device(user_agent.as_deref()),
         }),
     }
 }

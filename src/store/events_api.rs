@@ -1,7 +1,7 @@
 //! The store API of the revocation outbox and its readers: webhook endpoints
 //! and their deliveries. Engines append outbox events themselves, inside the
 //! transaction that revokes a session (`session_event`), so no revocation
-//! path can commit without its event; nothing else writes the outbox.
+//! path can commit without its event; logins append `session.created`.
 
 use super::StoreError;
 use super::ns::Ns;
@@ -61,6 +61,13 @@ pub trait EventWrites {
     /// Drop events older than `before`, but never the newest (it carries
     /// the seq on); answers how many went.
     fn prune_events(&mut self, ns: Ns<'_>, before: Timestamp) -> Result<u64, StoreError>;
+    /// Append one event that is not a revocation (a login's `session.created`).
+    fn append_event(
+        &mut self,
+        ns: Ns<'_>,
+        at: Timestamp,
+        kind: crate::domain::EventKind,
+    ) -> Result<(), StoreError>;
 }
 
 /// The outbox event a session write must append, if it revokes an active

@@ -26,6 +26,7 @@ mod packaging;
 mod pg_tls;
 mod retention;
 mod sessions;
+mod sign_in_events;
 mod ssf;
 mod store_api;
 mod store_events;

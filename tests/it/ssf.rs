@@ -16,7 +16,7 @@ const CAEP: &str = "https://schemas.openid.net/secevent/caep/event-type/session-
 const VERIFY: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
 const PUBLIC: &str = "https://sessiond.example.org";
 
-fn config() -> Config {
+pub(crate) fn config() -> Config {
     Config {
         webhook_allow_hosts: vec!["127.0.0.1".into()],
         public_url: Some(PUBLIC.into()),
@@ -24,12 +24,12 @@ fn config() -> Config {
     }
 }
 
-struct Client {
-    id: String,
-    secret: String,
+pub(crate) struct Client {
+    pub id: String,
+    pub secret: String,
 }
 
-async fn client(app: &TestApp, t: &str, admin: &Tokens, body: Value) -> Client {
+pub(crate) async fn client(app: &TestApp, t: &str, admin: &Tokens, body: Value) -> Client {
     let r = app
         .post(
             &format!("/v1/tenants/{t}/clients"),
@@ -45,7 +45,13 @@ async fn client(app: &TestApp, t: &str, admin: &Tokens, body: Value) -> Client {
 }
 
 /// A request as the receiver `c`.
-async fn call(app: &TestApp, c: &Client, method: Method, path: &str, body: Option<Value>) -> Resp {
+pub(crate) async fn call(
+    app: &TestApp,
+    c: &Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Resp {
     let cred = STANDARD.encode(format!("{}:{}", c.id, c.secret));
     let b = Request::builder()
         .method(method)
@@ -57,7 +63,7 @@ async fn call(app: &TestApp, c: &Client, method: Method, path: &str, body: Optio
 }
 
 /// Header and claims of a JWT whose EdDSA signature verifies with the JWKS.
-async fn verified(app: &TestApp, jwt: &str) -> (Value, Value) {
+pub(crate) async fn verified(app: &TestApp, jwt: &str) -> (Value, Value) {
     let jwks = app.get("/.well-known/jwks.json", None).await.body;
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3, "{jwt}");

@@ -74,6 +74,7 @@ fn revocations_append_one_event_each_in_their_transaction() {
             .iter()
             .map(|ev| match ev.kind {
                 EventKind::SessionRevoked { session, .. } => (ev.seq, session.as_u128()),
+                EventKind::SessionCreated { .. } => panic!("a stored session is no login: {ev:?}"),
             })
             .collect();
         assert_eq!(got, vec![(1, 1), (2, 2), (3, 3)], "{}", e.name);

@@ -42,6 +42,8 @@ export const ACTIONS = {
   ssf_stream_updated: 'Signals stream changed',
   ssf_stream_deleted: 'Signals stream deleted',
   ssf_stream_status_changed: 'Signals stream paused or resumed',
+  other_sessions_revoked: 'Other devices signed out',
+  login_refused: 'Sign-in refused (session limit)',
 };
 
 const ROLE = { member: 'a member', org_admin: 'an org admin', global_admin: 'a global admin' };
@@ -52,6 +54,8 @@ const POLICY = {
   refresh_reuse_grace_secs: 'refresh reuse grace',
   max_support_grant_secs: 'longest support grant',
   min_password_length: 'minimum password length',
+  max_sessions_per_user: 'sessions per user',
+  session_limit_action: 'when the limit is reached',
 };
 const SIMPLE = {
   support_session_started: 'started a support session',
@@ -182,7 +186,13 @@ export function sentence(e, names) {
     case 'refresh_reuse_detected':
       return `A refresh token of ${subject} was used twice (possible token theft); the system ended that session`;
     case 'session_revoked':
+      if (e.reason === 'user_revoked_other') return `${who} signed out one of their other devices`;
+      if (e.reason === 'session_limit') return `A newer sign-in of ${subject} ended their least recently used session${d.limit ? ` (at most ${plural(d.limit, 'session')})` : ''}`;
       return `${who} ended a session of ${subject}`;
+    case 'other_sessions_revoked':
+      return `${who} signed out ${plural(n, 'other device')}`;
+    case 'login_refused':
+      return `${who} could not sign in: the organization allows at most ${plural(Number(d.limit || 0), 'session')} per user`;
     case 'sessions_bulk_revoked': {
       const users = usersOf(e);
       const f = (d.criteria && d.criteria.filter) || null;
@@ -250,7 +260,7 @@ export function entryText(e, names) {
   const s = sentence(e, names);
   const typed = typedReason(e);
   if (typed) return `${s}: ${typed}`;
-  if (e.reason && e.action !== 'user_sessions_revoked' && !/^grant_/.test(e.action) && e.action !== 'refresh_reuse_detected') {
+  if (e.reason && !['user_sessions_revoked', 'refresh_reuse_detected', 'login_refused'].includes(e.action) && !/^grant_/.test(e.action) && !['user_revoked_other', 'session_limit'].includes(e.reason)) {
     return `${s} (${reasonLabel(e.reason)})`;
   }
   return s;

@@ -19,6 +19,9 @@ const REASONS = {
   grant_expired: 'support grant expired',
   grant_revoked: 'support grant revoked',
   bulk_revoked: 'bulk revocation',
+  user_revoked_other: 'signed out from another device',
+  session_limit: 'ended by the session limit',
+  session_limit_reached: 'session limit reached',
 };
 
 export function reasonLabel(r) {

@@ -177,6 +177,23 @@ fn golden_tenant_grant_client_audit_keyring() {
 }
 
 #[test]
+fn golden_session_created_event() {
+    let e = OutboxEvent {
+        seq: 3,
+        at: Timestamp::from_millis(4),
+        kind: EventKind::SessionCreated {
+            session: SessionId::from_u128(5),
+            user: UserId::from_u128(6),
+            ip: Some("a".into()),
+            user_agent: None,
+        },
+    };
+    // seq 3, at 4 ms (zigzag 08), variant 1 (appended), ids, Some("a"), None.
+    assert_eq!(hex::encode(encode(&e)), "01030801050601016100");
+    assert_eq!(decode::<OutboxEvent>(&encode(&e)).unwrap(), e);
+}
+
+#[test]
 fn golden_outbox_webhook_delivery() {
     let e = OutboxEvent {
         seq: 3,

@@ -27,6 +27,12 @@ enum DbEventKindV1 {
         reason: DbRevokeReasonV1,
         support: bool,
     },
+    SessionCreated {
+        session: SessionId,
+        user: UserId,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    },
 }
 
 stored!(OutboxEvent => 1 DbOutboxEventV1);
@@ -46,6 +52,17 @@ impl From<&OutboxEvent> for DbOutboxEventV1 {
                 by: *by,
                 reason: (*reason).into(),
                 support: *support,
+            },
+            EventKind::SessionCreated {
+                session,
+                user,
+                ip,
+                user_agent,
+            } => DbEventKindV1::SessionCreated {
+                session: *session,
+                user: *user,
+                ip: ip.clone(),
+                user_agent: user_agent.clone(),
             },
         };
         Self {
@@ -71,6 +88,17 @@ impl From<DbOutboxEventV1> for OutboxEvent {
                 by,
                 reason: reason.into(),
                 support,
+            },
+            DbEventKindV1::SessionCreated {
+                session,
+                user,
+                ip,
+                user_agent,
+            } => EventKind::SessionCreated {
+                session,
+                user,
+                ip,
+                user_agent,
             },
         };
         Self {

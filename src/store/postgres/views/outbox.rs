@@ -167,6 +167,15 @@ impl EventReads for PgTx<'_> {
 }
 
 impl EventWrites for PgTx<'_> {
+    fn append_event(
+        &mut self,
+        ns: Ns<'_>,
+        at: Timestamp,
+        kind: EventKind,
+    ) -> Result<(), StoreError> {
+        self.append_events(ns, vec![(at, kind)])
+    }
+
     fn put_webhook(&mut self, ns: Ns<'_>, w: &EndpointRecord) -> Result<(), StoreError> {
         let sc = self.schema_w(ns)?;
         self.query(

@@ -155,6 +155,15 @@ impl WriteTx<'_> {
 }
 
 impl EventWrites for WriteTx<'_> {
+    fn append_event(
+        &mut self,
+        ns: Ns<'_>,
+        at: Timestamp,
+        kind: EventKind,
+    ) -> Result<(), StoreError> {
+        self.append_events(ns, vec![(at, kind)])
+    }
+
     fn put_webhook(&mut self, ns: Ns<'_>, w: &EndpointRecord) -> Result<(), StoreError> {
         let name = table_name(ns, Kind::Webhooks);
         self.table(def!(name: u128 => &[u8]))?
