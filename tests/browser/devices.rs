@@ -556,3 +556,99 @@ fn the_session_limit_round_trips_and_a_refused_sign_in_says_why() {
         .collect();
     assert_eq!(logs, Vec::<String>::new());
 }
+
+#[test]
+fn a_device_signed_out_elsewhere_or_by_the_limit_is_told_why() {
+    let Some(driver) = browser_available() else {
+        return;
+    };
+    let server = Server::start(false);
+    let org = setup_org(&server, "told-why");
+    let policy_path = format!("/v1/tenants/{}/policy", org.slug);
+    let b = Browser::start(&driver);
+    b.sign_in_org(&server, &org.slug, "mia@x.test");
+    b.wait("#devices-body tr[data-session-id]", 15);
+
+    // From her phone, Mia signs out every other device: this browser hears
+    // it on its next request, in words.
+    let phone = server.login(&org.slug, "mia@x.test", UA_SAFARI_IPHONE);
+    let n = server.call(
+        "POST",
+        "/v1/auth/sessions/revoke-others",
+        phone["access_token"].as_str(),
+        None,
+    );
+    assert_eq!(n["revoked"], json!(2), "{n}");
+    b.click_css("#devices-refresh");
+    b.wait("#signin-notice", 10);
+    let notice = b.text_of("#signin-notice");
+    assert!(
+        notice.contains("signed this device out from another of your devices"),
+        "{notice}"
+    );
+
+    // One session per user, the least recently active ends: signing in
+    // elsewhere ends this browser's session, and it says so.
+    let mut p = server.call("GET", &policy_path, Some(&org.admin_token), None);
+    p["max_sessions_per_user"] = json!(1);
+    p["session_limit_action"] = json!("evict_oldest");
+    server.call("PUT", &policy_path, Some(&org.admin_token), Some(p));
+    b.fill("#signin-tenant", &org.slug);
+    b.fill("#signin-email", "mia@x.test");
+    b.fill("#signin-password", PASSWORD);
+    b.click_css("#signin-submit");
+    b.wait("#devices-body tr[data-session-id]", 15);
+    // The phone's session made way for this one.
+    assert_eq!(
+        b.js("return document.querySelectorAll('#devices-body tr[data-session-id]').length"),
+        json!(1)
+    );
+    server.login(&org.slug, "mia@x.test", UA_EDGE_WINDOWS);
+    b.click_css("#devices-refresh");
+    b.wait("#signin-notice", 10);
+    let notice = b.text_of("#signin-notice");
+    assert!(
+        notice.contains("limits how many sessions one person may have"),
+        "{notice}"
+    );
+}
+
+#[test]
+fn a_global_admin_sees_their_own_platform_devices() {
+    let Some(driver) = browser_available() else {
+        return;
+    };
+    let server = Server::start(false);
+    // Another platform sign-in from a known device.
+    server.call_ua(
+        "POST",
+        "/v1/platform/auth/login",
+        None,
+        Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+        Some(UA_FIREFOX_LINUX),
+    );
+    let b = Browser::start(&driver);
+    b.goto(&server.url("/"));
+    b.click_css("#signin-switch");
+    b.fill("#signin-email", ADMIN_EMAIL);
+    b.fill("#signin-password", ADMIN_PASSWORD);
+    b.click_css("#signin-submit");
+    b.wait_js(
+        "the organizations screen",
+        "location.pathname === '/platform'",
+        15,
+    );
+    b.click_css(".nav a[href='/devices']");
+    b.wait("#devices-body tr[data-session-id]", 15);
+    b.wait_js(
+        "both platform sessions",
+        "document.querySelectorAll('#devices-body tr[data-session-id]').length === 2",
+        10,
+    );
+    assert!(b.text_of("#devices-body").contains("Firefox 127"));
+    assert_eq!(
+        b.js("return document.querySelectorAll('#devices-body tr.row-current').length"),
+        json!(1)
+    );
+    assert_eq!(b.severe_logs(), Vec::<String>::new());
+}
