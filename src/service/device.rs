@@ -1,7 +1,8 @@
 //! What a session's user agent names — browser or app, OS, device — by
 //! uap-core's patterns (the `ua-parser` crate), so in-app and mobile agents
-//! are named. The patterns compile once, on first use (≈ 1,200 regexes);
-//! answers are cached per distinct agent string.
+//! are named. The patterns compile once, at start in the background
+//! (≈ 1,200 regexes, ≈ 110 ms and ≈ 25 MiB); answers are cached per
+//! distinct agent string.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -87,18 +88,19 @@ pub fn device(ua: Option<&str>) -> Device {
     };
     static CACHE: OnceLock<Mutex<HashMap<String, Device>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Ok(c) = cache.lock()
-        && let Some(d) = c.get(ua)
-    {
+    // Parsed under the lock (≈ 10 µs): one thread at a time keeps one set
+    // of the patterns' match caches, not one per worker thread.
+    let Ok(mut c) = cache.lock() else {
+        return parse(ua);
+    };
+    if let Some(d) = c.get(ua) {
         return d.clone();
     }
     let d = parse(ua);
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= CACHE_MAX {
-            c.clear();
-        }
-        c.insert(ua.to_owned(), d.clone());
+    if c.len() >= CACHE_MAX {
+        c.clear();
     }
+    c.insert(ua.to_owned(), d.clone());
     d
 }
 

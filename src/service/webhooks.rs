@@ -148,44 +148,39 @@ pub fn event_id(tenant: &TenantId, seq: u64) -> String {
 
 /// The JSON of one event, as webhooks and the live stream carry it.
 pub fn event_json(tenant: &TenantId, e: &OutboxEvent) -> Value {
-    match &e.kind {
+    let (session, user) = e.kind.subject();
+    let mut v = json!({
+        "id": event_id(tenant, e.seq),
+        "seq": e.seq,
+        "type": e.kind.type_name(),
+        "tenant": tenant,
+        "session_id": session,
+        "user_id": user,
+    });
+    let more = match &e.kind {
         EventKind::SessionRevoked {
-            session,
-            user,
             by,
             reason,
             support,
+            ..
         } => json!({
-            "id": event_id(tenant, e.seq),
-            "seq": e.seq,
-            "type": e.kind.type_name(),
-            "tenant": tenant,
-            "session_id": session,
-            "user_id": user,
             "reason": reason.as_str(),
             "revoked_at": e.at,
             "revoked_by": by,
             "initiating_entity": initiating_entity(*reason, *by),
             "support_session": support,
         }),
-        EventKind::SessionCreated {
-            session,
-            user,
-            ip,
-            user_agent,
-        } => json!({
-            "id": event_id(tenant, e.seq),
-            "seq": e.seq,
-            "type": e.kind.type_name(),
-            "tenant": tenant,
-            "session_id": session,
-            "user_id": user,
+        EventKind::SessionCreated { ip, user_agent, .. } => json!({
             "created_at": e.at,
             "ip": ip,
             "user_agent": user_agent,
             "device": crate::service::device::device(user_agent.as_deref()),
         }),
+    };
+    if let (Some(v), Value::Object(more)) = (v.as_object_mut(), more) {
+        v.extend(more);
     }
+    v
 }
 
 fn is_webhook(w: &EndpointRecord) -> bool {

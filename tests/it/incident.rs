@@ -55,7 +55,8 @@ fn actions(entries: &[Value]) -> Vec<&str> {
         .collect()
 }
 
-fn sessions(r: &Resp) -> Vec<String> {
+/// The ids of a session page.
+pub(crate) fn sessions(r: &Resp) -> Vec<String> {
     r.body["items"]
         .as_array()
         .map(|a| {

@@ -14,15 +14,29 @@ async fn own(app: &TestApp, t: &Tokens, query: &str) -> Resp {
         .await
 }
 
-fn ids(r: &Resp) -> Vec<String> {
-    r.body["items"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| s["id"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+use crate::incident::sessions as ids;
+
+/// A support session of the global admin in acme, granted by `admin`.
+pub(crate) async fn support_session(app: &TestApp, admin: &Tokens) -> (Tokens, Tokens) {
+    let root = app.platform_login().await;
+    let r = app
+        .post(
+            &format!("/v1/tenants/{T}/support-grants"),
+            Some(&admin.access),
+            json!({"grantee_email": ROOT_EMAIL, "duration_secs": 3600, "reason": "ticket 4711"}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/v1/platform/tenants/{T}/support-sessions"),
+            Some(&root.access),
+            None,
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    (root, Tokens::from_body(&r.body))
 }
 
 async fn end(app: &TestApp, t: &Tokens, sid: &str) -> Resp {
@@ -172,25 +186,7 @@ async fn a_user_sees_and_ends_only_their_own_sessions() {
 async fn support_sessions_are_neither_listed_nor_ended_by_the_user() {
     let app = TestApp::new().await;
     let (admin, _) = acme(&app).await;
-    let root = app.platform_login().await;
-    let r = app
-        .post(
-            &format!("/v1/tenants/{T}/support-grants"),
-            Some(&admin.access),
-            json!({"grantee_email": ROOT_EMAIL, "duration_secs": 3600, "reason": "ticket 4711"}),
-        )
-        .await;
-    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
-    let r = app
-        .request(
-            Method::POST,
-            &format!("/v1/platform/tenants/{T}/support-sessions"),
-            Some(&root.access),
-            None,
-        )
-        .await;
-    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
-    let support = Tokens::from_body(&r.body);
+    let (root, support) = support_session(&app, &admin).await;
 
     // The support session has no own list in the tenant …
     own(&app, &support, "").await.assert_error(403, "forbidden");

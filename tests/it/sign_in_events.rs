@@ -10,7 +10,7 @@ use sessiond::domain::Role;
 
 use crate::ssf::{call, client, config, verified};
 use crate::support::receiver::Receiver;
-use crate::support::{PASSWORD, ROOT_EMAIL, TestApp, Tokens};
+use crate::support::{PASSWORD, TestApp, Tokens};
 
 const ESTABLISHED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-established";
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
@@ -130,24 +130,7 @@ async fn logins_reach_the_endpoints_that_ask_for_them() {
     assert_eq!(ssf.got().len(), 1);
 
     // A support session is no user's sign-in.
-    let root = app.platform_login().await;
-    let r = app
-        .post(
-            "/v1/tenants/acme/support-grants",
-            Some(&admin.access),
-            json!({"grantee_email": ROOT_EMAIL, "duration_secs": 3600, "reason": "ticket 4711"}),
-        )
-        .await;
-    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
-    let r = app
-        .request(
-            Method::POST,
-            "/v1/platform/tenants/acme/support-sessions",
-            Some(&root.access),
-            None,
-        )
-        .await;
-    assert_eq!(r.status.as_u16(), 201, "{}", r.text);
+    crate::own_sessions::support_session(&app, &admin).await;
     app.svc.deliver_now().await.unwrap();
     assert_eq!(types(&both), ["session.created", "session.revoked"]);
     assert_eq!(ssf.got().len(), 1);

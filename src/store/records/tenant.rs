@@ -121,11 +121,11 @@ impl From<DbTenantV2> for TenantRecord {
 impl From<DbTenantV1> for TenantRecord {
     fn from(t: DbTenantV1) -> Self {
         let p = t.policy;
-        Self {
+        DbTenantV2 {
             slug: t.slug,
             name: t.name,
             created_at: t.created_at,
-            policy: Policy {
+            policy: DbPolicyV2 {
                 access_token_ttl_secs: p.access_token_ttl_secs,
                 idle_timeout_secs: p.idle_timeout_secs,
                 absolute_timeout_secs: p.absolute_timeout_secs,
@@ -133,9 +133,10 @@ impl From<DbTenantV1> for TenantRecord {
                 max_support_grant_secs: p.max_support_grant_secs,
                 min_password_length: p.min_password_length,
                 max_sessions_per_user: 0,
-                session_limit_action: SessionLimitAction::EvictOldest,
+                session_limit_action: DbLimitActionV1::EvictOldest,
             },
         }
+        .into()
     }
 }
 
@@ -143,22 +144,25 @@ impl From<DbTenantV1> for TenantRecord {
 impl DbTenantV1 {
     /// A tenant as builds before session limits wrote it.
     pub(super) fn encode_v1(t: &TenantRecord) -> Vec<u8> {
-        let p = &t.policy;
-        super::body(
-            &DbTenantV1 {
-                slug: t.slug.clone(),
-                name: t.name.clone(),
-                created_at: t.created_at,
-                policy: DbPolicyV1 {
-                    access_token_ttl_secs: p.access_token_ttl_secs,
-                    idle_timeout_secs: p.idle_timeout_secs,
-                    absolute_timeout_secs: p.absolute_timeout_secs,
-                    refresh_reuse_grace_secs: p.refresh_reuse_grace_secs,
-                    max_support_grant_secs: p.max_support_grant_secs,
-                    min_password_length: p.min_password_length,
-                },
+        let DbTenantV2 {
+            slug,
+            name,
+            created_at,
+            policy: p,
+        } = t.into();
+        let v1 = DbTenantV1 {
+            slug,
+            name,
+            created_at,
+            policy: DbPolicyV1 {
+                access_token_ttl_secs: p.access_token_ttl_secs,
+                idle_timeout_secs: p.idle_timeout_secs,
+                absolute_timeout_secs: p.absolute_timeout_secs,
+                refresh_reuse_grace_secs: p.refresh_reuse_grace_secs,
+                max_support_grant_secs: p.max_support_grant_secs,
+                min_password_length: p.min_password_length,
             },
-            vec![1],
-        )
+        };
+        super::body(&v1, vec![1])
     }
 }
