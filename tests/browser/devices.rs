@@ -358,7 +358,7 @@ fn a_member_sees_only_their_devices_and_signs_them_out() {
 }
 
 #[test]
-fn an_org_admin_finds_their_devices_in_the_nav() {
+fn an_org_admin_finds_their_devices_a_failed_load_offers_retry_and_phones_fit() {
     let Some(driver) = browser_available() else {
         return;
     };
@@ -384,6 +384,31 @@ fn an_org_admin_finds_their_devices_in_the_nav() {
         b.js("return document.querySelector('.nav a[aria-current=page]').getAttribute('href')"),
         json!("/devices")
     );
+    // A failed load is an error with Retry (the list kept, said to be
+    // possibly out of date), not an empty list; Retry brings it back.
+    b.js("window.__fetch = window.fetch; window.fetch = (u, o) => String(u).startsWith('/v1/auth/sessions') ? Promise.reject(new TypeError('offline')) : window.__fetch(u, o);");
+    b.click_css("#devices-refresh");
+    b.wait("#devices-state [data-state='error']", 10);
+    let err = b.text_of("#devices-state");
+    assert!(err.contains("could not be reached"), "{err}");
+    assert!(err.contains("may be out of date"), "{err}");
+    assert!(b.find_now("#devices-state [data-state='empty']").is_none());
+    assert_eq!(
+        b.js("return document.querySelectorAll('#devices-body tr[data-session-id]').length"),
+        json!(2)
+    );
+    b.js("window.fetch = window.__fetch;");
+    b.click_css("#devices-state button[data-role='retry']");
+    b.wait_js(
+        "the error gone",
+        "!document.querySelector('#devices-state [data-state]')",
+        10,
+    );
+    assert_eq!(
+        b.js("return document.querySelectorAll('#devices-body tr[data-session-id]').length"),
+        json!(2)
+    );
+
     // Phone width: each device is a card whose Sign out stays on screen.
     b.resize(390, 844);
     std::thread::sleep(Duration::from_millis(300));

@@ -96,7 +96,7 @@ export function renderDevices(main, ctx, { signOutHere } = {}) {
     if (!items.length) {
       count.textContent = '';
       note.textContent = '';
-      state.append(stateBox('empty', 'No active sessions: you are not signed in anywhere else.'));
+      state.append(stateBox('empty', 'No active sessions to show.'));
       return;
     }
     count.textContent = items.length === 1 ? '1 device signed in' : `${items.length} devices signed in`;
@@ -109,17 +109,30 @@ export function renderDevices(main, ctx, { signOutHere } = {}) {
     }
   }
 
+  let seq = 0;
+  /** Load the list; only the latest of overlapping loads is shown (an older one may predate a sign-out). */
   async function load() {
+    const mine = ++seq;
+    // Not disabled: a focused button that is disabled drops the keyboard focus.
+    refreshBtn.setAttribute('aria-busy', 'true');
+    refreshBtn.textContent = 'Refreshing…';
     try {
-      items = await api.all(OWN, { status: 'active' }, MAIN);
+      const fresh = await api.all(OWN, { status: 'active' }, MAIN);
+      if (mine !== seq) return;
+      items = fresh;
       // The current device first, then most recently active.
       items.sort((a, b) => (b.current ? 1 : 0) - (a.current ? 1 : 0));
       loadedOnce = true;
       if (!gone) render();
     } catch (e) {
-      if (e.status === 401 || gone) return;
+      if (e.status === 401 || gone || mine !== seq) return;
       clear(state).append(stateBox('error', loadedOnce ? `${loadError(e)} The list below may be out of date.` : loadError(e),
         { retry: () => { clear(state).append(stateBox('loading', 'Trying again…')); load(); } }));
+    } finally {
+      if (mine === seq) {
+        refreshBtn.removeAttribute('aria-busy');
+        refreshBtn.textContent = 'Refresh';
+      }
     }
   }
 
@@ -216,5 +229,9 @@ export function renderDevices(main, ctx, { signOutHere } = {}) {
   });
 
   load();
-  return () => { gone = true; };
+  // New sign-ins elsewhere show up without a click (not while a dialog is open).
+  const timer = setInterval(() => {
+    if (document.visibilityState === 'visible' && !busy && !document.querySelector('dialog[open]')) load();
+  }, 30000);
+  return () => { gone = true; clearInterval(timer); };
 }
