@@ -399,6 +399,28 @@ async fn sessions_are_counted_and_found_by_ip_or_id_prefix() {
     let r = list(&app, &admin, &format!("q={prefix}&status=revoked")).await;
     assert_eq!(sessions(&r), [b.session_id.as_str()]);
 
+    // A name search counts the matched users' sessions, on every page.
+    let more = [app.login(T, ALICE).await, app.login(T, ALICE).await];
+    let r = list(&app, &admin, "q=alice&limit=1").await;
+    assert_eq!(r.body["total"], json!(3), "{}", r.text);
+    let r = app
+        .post(
+            &format!("/v1/tenants/{T}/sessions/{}/revoke", more[0].session_id),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_ok(&r);
+    let r = list(&app, &admin, "q=alice&limit=1").await;
+    assert_eq!(
+        r.body["total"],
+        json!(2),
+        "revoked ones are not active: {}",
+        r.text
+    );
+    let r = list(&app, &admin, "q=alice&limit=1&status=all").await;
+    assert_eq!(r.body["total"], json!(3));
+
     // Names from the user agent; no location without a GeoIP database.
     let r = list(&app, &admin, "q=203.0.113.7").await;
     let row = &r.body["items"][0];

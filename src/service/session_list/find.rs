@@ -163,6 +163,9 @@ pub(crate) fn total(
     if unfiltered && keys.of(q.status) > BOUNDED as u64 {
         return Ok(Total::About(keys.of(q.status)));
     }
+    if let Some(t) = by_name(rx, ns, q, at, keys)? {
+        return Ok(t);
+    }
     let mut all = q.clone();
     all.cursor = None;
     let n = gather(rx, ns, &all, at, BOUNDED + 1)?.len();
@@ -171,6 +174,51 @@ pub(crate) fn total(
     } else {
         Total::Exact(n as u64)
     })
+}
+
+/// Most users a name search counts the sessions of by index.
+const COUNTED_USERS: usize = 5_000;
+/// Up to this many of their sessions are read to count exactly.
+const COUNTED_SESSIONS: usize = 2_000;
+
+/// The count of a name search (`q` that is no IP or id prefix) from the
+/// by-user index, without walking the sessions: exact when the matched
+/// users hold few sessions, else their number of sessions of any status;
+/// `None` for other lists.
+fn by_name(
+    rx: &(impl Reads + ?Sized),
+    ns: Ns<'_>,
+    q: &SessionQuery,
+    at: &Activity<'_>,
+    keys: Keys,
+) -> Result<Option<Total>, StoreError> {
+    let Some(text) = q.text() else {
+        return Ok(None);
+    };
+    let plain = q.q.as_deref().is_some_and(|q| Lookup::of(q).is_empty());
+    if q.user_id.is_some() || !plain || text.len() < 3 {
+        return Ok(None);
+    }
+    let candidates = rx.user_candidates(ns, &text)?;
+    if candidates.len() > COUNTED_USERS {
+        // Most of the tenant: its count is the better guess.
+        return Ok(Some(Total::About(keys.of(q.status))));
+    }
+    let mut ids = Vec::new();
+    for u in rx.users_by_ids(ns, &candidates)? {
+        if u.matches(&text) {
+            ids.extend(rx.session_ids_of_user(ns, u.id)?);
+        }
+    }
+    if ids.len() > COUNTED_SESSIONS {
+        return Ok(Some(Total::About(ids.len() as u64)));
+    }
+    let n = rx
+        .sessions_by_ids(ns, &ids)?
+        .iter()
+        .filter(|s| at.wanted(s, q.status))
+        .count();
+    Ok(Some(Total::Exact(n as u64)))
 }
 
 /// A row's key in an in-memory order: strings that compare as the column does.
