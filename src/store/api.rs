@@ -131,6 +131,27 @@ pub trait Reads: EventReads {
         before: Option<(i64, SessionId)>,
         n: usize,
     ) -> Result<Vec<(i64, SessionId)>, StoreError>;
+    /// `activity_page` with each session's user; engines whose index holds
+    /// the user answer without reading the sessions.
+    fn activity_page_users(
+        &self,
+        ns: Ns<'_>,
+        state: u8,
+        before: Option<(i64, SessionId)>,
+        n: usize,
+    ) -> Result<Vec<(i64, SessionId, UserId)>, StoreError> {
+        let keys = self.activity_page(ns, state, before, n)?;
+        let ids: Vec<SessionId> = keys.iter().map(|k| k.1).collect();
+        let users: std::collections::HashMap<SessionId, UserId> = self
+            .sessions_by_ids(ns, &ids)?
+            .into_iter()
+            .map(|s| (s.id, s.user_id))
+            .collect();
+        Ok(keys
+            .into_iter()
+            .filter_map(|(a, sid)| users.get(&sid).map(|&u| (a, sid, u)))
+            .collect())
+    }
     /// Up to `n` sessions, newest created first, strictly before `before`.
     fn sessions_page(
         &self,

@@ -183,7 +183,7 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let keep = |s: &SessionRecord| Ok(self.at.wanted(s, q.status) && user_matches(s.user_id)?);
         if q.sort == Sort::LastActivityDesc {
-            return self.scan_activity(q, want, &keep);
+            return self.scan_activity(q, want, user_matches, &keep);
         }
         let mut from = match q.cursor {
             Some(Cursor::Created(s)) => Some(s),
@@ -251,10 +251,13 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
     }
 
     /// Merge the index streams (per state) with the in-memory activity, by key.
+    /// `user_matches` is asked first, from the index's user: a session of
+    /// another user is skipped unread.
     fn scan_activity(
         &self,
         q: &SessionQuery,
         want: usize,
+        user_matches: &dyn Fn(UserId) -> Result<bool, StoreError>,
         keep: &dyn Fn(&SessionRecord) -> Result<bool, StoreError>,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let cursor = match q.cursor {
@@ -302,12 +305,13 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
                 }
             }
             let fresh_head = fresh.get(fi).copied();
-            let (key, from_fresh) = match (best, fresh_head) {
-                (Some((_, b)), Some(f)) if f >= b => (f, true),
-                (None, Some(f)) => (f, true),
+            let (key, from_fresh, user) = match (best, fresh_head) {
+                (Some((_, b)), Some(f)) if f >= b => (f, true, None),
+                (None, Some(f)) => (f, true, None),
                 (Some((i, b)), _) => {
+                    let user = streams[i].head_user();
                     streams[i].pos += 1;
-                    (b, false)
+                    (b, false, user)
                 }
                 (None, None) => break,
             };
@@ -319,6 +323,11 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
             // Active-only: past the idle cutoff, everything further is idle-expired.
             if q.status == StatusFilter::Active && !from_fresh && key.0 <= idle_cutoff {
                 streams.retain(|s| s.state != 0);
+                continue;
+            }
+            if let Some(u) = user
+                && !user_matches(u)?
+            {
                 continue;
             }
             let Some(s) = self.rx.session(self.ns, key.1)? else {
@@ -334,7 +343,7 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
 
 struct Stream {
     state: u8,
-    buf: Vec<(i64, SessionId)>,
+    buf: Vec<(i64, SessionId, UserId)>,
     pos: usize,
     next: Option<(i64, SessionId)>,
     done: bool,
@@ -345,14 +354,18 @@ impl Stream {
         if self.pos < self.buf.len() || self.done {
             return Ok(());
         }
-        self.buf = rx.activity_page(ns, self.state, self.next, CHUNK)?;
+        self.buf = rx.activity_page_users(ns, self.state, self.next, CHUNK)?;
         self.pos = 0;
         self.done = self.buf.len() < CHUNK;
-        self.next = self.buf.last().copied().or(self.next);
+        self.next = self.buf.last().map(|&(a, sid, _)| (a, sid)).or(self.next);
         Ok(())
     }
 
     fn head(&self) -> Option<(i64, SessionId)> {
-        self.buf.get(self.pos).copied()
+        self.buf.get(self.pos).map(|&(a, sid, _)| (a, sid))
+    }
+
+    fn head_user(&self) -> Option<UserId> {
+        self.buf.get(self.pos).map(|k| k.2)
     }
 }

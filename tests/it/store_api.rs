@@ -193,6 +193,13 @@ fn session_pages_and_bulk_updates_keep_their_order() {
             let after = rx.activity_page(ns, 0, Some(active[0]), 10)?;
             assert_eq!(after.len(), 2);
             assert_eq!(rx.activity_page(ns, 1, None, 10)?.len(), 2);
+            // The same keys with each session's user, after the revocations moved them.
+            let with_users = rx.activity_page_users(ns, 1, None, 10)?;
+            let ended: Vec<(u128, u128)> = with_users
+                .iter()
+                .map(|(_, id, u)| (id.as_u128(), u.as_u128()))
+                .collect();
+            assert_eq!(ended, vec![(2, 7), (4, 7)], "{}", e.name);
             assert_eq!(rx.session_ids_of_user(ns, UserId::from_u128(7))?.len(), 5);
             Ok(())
         })

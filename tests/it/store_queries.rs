@@ -231,3 +231,55 @@ fn bulk_targets_counts_and_id_batches() {
             .unwrap();
     }
 }
+
+/// More candidate users than the by-user path takes (600): the walk along
+/// the activity index skips other users' sessions by the index's user and
+/// still answers only matches, in order, on both engines.
+#[test]
+fn a_search_matching_many_users_walks_the_activity_index() {
+    for e in engines() {
+        let name = e.name;
+        with_tenant(&e.store);
+        e.store
+            .write_blocking(|tx| {
+                let scope = acme();
+                let ns = Ns::from(&scope);
+                // 1,400 users, every other one a Kowalski; one session each,
+                // activity interleaving the two kinds.
+                for i in 1..=1_400u128 {
+                    let (email, who) = if i % 2 == 0 {
+                        (format!("k{i}@x.test"), format!("Kowalski {i}"))
+                    } else {
+                        (format!("s{i}@x.test"), format!("Smith {i}"))
+                    };
+                    tx.put_user(ns, &user(i, &email, &who))?;
+                    tx.put_session(ns, &session(10_000 + i, i, 1_000 + i as i64))?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let fresh = HashMap::new();
+        let at = Activity {
+            now: Timestamp::from_millis(2_000),
+            idle_timeout_secs: 3_600,
+            fresh: &fresh,
+        };
+        let page = e
+            .store
+            .read_blocking(|rx| {
+                let scope = acme();
+                rx.query_sessions(
+                    Ns::from(&scope),
+                    &SessionQuery {
+                        q: Some("kowalski".into()),
+                        ..query(StatusFilter::Active, Sort::LastActivityDesc, 50)
+                    },
+                    &at,
+                )
+            })
+            .unwrap();
+        // The newest 51 Kowalskis: users 1400, 1398, …, 1300.
+        let want: Vec<u128> = (0..51).map(|k| 10_000 + 1_400 - 2 * k).collect();
+        assert_eq!(ids(&page), want, "{name}");
+    }
+}

@@ -11,7 +11,7 @@ use crate::auth::TenantScope;
 pub use crate::store::ns::{KEYRING_META, Ns};
 
 /// The version this build writes; older files are migrated at open (`migrate.rs`).
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// `schema_version` → u32 LE, [`KEYRING_META`] → record, and a few counters.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -191,7 +191,7 @@ fn each_namespace_table(ns: Ns<'_>, t: &mut impl EachTable) -> Result<(), super:
                 Record::None,
             )?,
             Kind::SessionsByActivity => t.table(
-                TableDefinition::<(u8, i64, u128), ()>::new(&name),
+                TableDefinition::<(u8, i64, u128), u128>::new(&name),
                 Record::None,
             )?,
             Kind::Refresh => t.table(

@@ -125,14 +125,14 @@ impl<'a> WriteTx<'a> {
                 r.id.as_u128(),
             )
         };
-        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
+        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => u128))?;
         if let Some(old) = old {
             if key(old) == key(s) {
                 return Ok(());
             }
             idx.remove(key(old))?;
         }
-        idx.insert(key(s), ())?;
+        idx.insert(key(s), s.user_id.as_u128())?;
         Ok(())
     }
 
@@ -363,8 +363,6 @@ impl<S: Source> Reads for S {
             .collect()
     }
 
-    /// Up to `n` (last activity, session) keys of one state (0 active, 1 revoked),
-    /// newest first, strictly below `before`.
     fn activity_page(
         &self,
         ns: Ns<'_>,
@@ -372,8 +370,23 @@ impl<S: Source> Reads for S {
         before: Option<(i64, SessionId)>,
         n: usize,
     ) -> Result<Vec<(i64, SessionId)>, StoreError> {
+        Ok(self
+            .activity_page_users(ns, state, before, n)?
+            .into_iter()
+            .map(|(a, sid, _)| (a, sid))
+            .collect())
+    }
+
+    /// The index keeps each session's user as its value: no session is read.
+    fn activity_page_users(
+        &self,
+        ns: Ns<'_>,
+        state: u8,
+        before: Option<(i64, SessionId)>,
+        n: usize,
+    ) -> Result<Vec<(i64, SessionId, UserId)>, StoreError> {
         let name = table_name(ns, Kind::SessionsByActivity);
-        let Some(t) = self.open(def!(name: (u8, i64, u128) => ()))? else {
+        let Some(t) = self.open(def!(name: (u8, i64, u128) => u128))? else {
             return Ok(Vec::new());
         };
         let range = match before {
@@ -384,9 +397,9 @@ impl<S: Source> Reads for S {
             .rev()
             .take(n)
             .map(|r| {
-                let (k, _) = r?;
+                let (k, v) = r?;
                 let (_, a, sid) = k.value();
-                Ok((a, SessionId::from_u128(sid)))
+                Ok((a, SessionId::from_u128(sid), UserId::from_u128(v.value())))
             })
             .collect()
     }
@@ -602,7 +615,7 @@ impl Writes for WriteTx<'_> {
         let sessions = table_name(ns, Kind::Sessions);
         let by_activity = table_name(ns, Kind::SessionsByActivity);
         let mut rows = self.table(def!(sessions: u128 => &[u8]))?;
-        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => ()))?;
+        let mut idx = self.table(def!(by_activity: (u8, i64, u128) => u128))?;
         let key = |r: &SessionRecord| {
             (
                 u8::from(!r.is_active()),
@@ -620,7 +633,7 @@ impl Writes for WriteTx<'_> {
             rows.insert(id.as_u128(), encode(&new).as_slice())?;
             if key(&old) != key(&new) {
                 idx.remove(key(&old))?;
-                idx.insert(key(&new), ())?;
+                idx.insert(key(&new), new.user_id.as_u128())?;
             }
             changed.push(id);
             outbox.extend(self.session_events(ns, Some(&old), &new));
@@ -673,7 +686,7 @@ impl Writes for WriteTx<'_> {
         self.table(def!(by_user: (u128, u128) => ()))?
             .remove((s.user_id.as_u128(), id))?;
         let state = u8::from(!s.is_active());
-        self.table(def!(by_activity: (u8, i64, u128) => ()))?
+        self.table(def!(by_activity: (u8, i64, u128) => u128))?
             .remove((state, s.last_activity_at.millis(), id))?;
         let mut chain_t = self.table(def!(chain: (u128, &[u8; 32]) => ()))?;
         let (lo, hi) = ([0u8; 32], [0xffu8; 32]);
