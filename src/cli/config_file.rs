@@ -358,7 +358,7 @@ mod tests {
             out.contains("issuer = \"https://id.example\"   # flag"),
             "{out}"
         );
-        assert!(out.contains("cache_mib = 64   # default"), "{out}");
+        assert!(out.contains("cache_mib = 24   # default"), "{out}");
         let settings: String = out
             .lines()
             .map(|l| l.split("   #").next().unwrap_or(""))

@@ -199,8 +199,9 @@ pub struct ServeArgs {
     /// (about 0.5 KiB each; 0 turns it off). Revocation is checked on every request regardless.
     #[arg(long, env = "SESSIOND_TOKEN_CACHE_ENTRIES", default_value_t = 32_768)]
     pub token_cache_entries: usize,
-    /// The database's page cache, in MiB.
-    #[arg(long, env = "SESSIOND_CACHE_MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(4..=65_536))]
+    /// The database's page cache, in MiB (the OS page cache serves the rest:
+    /// a miss is a read syscall, not a disk seek while the file fits in RAM).
+    #[arg(long, env = "SESSIOND_CACHE_MIB", default_value_t = 24, value_parser = clap::value_parser!(u64).range(4..=65_536))]
     pub cache_mib: u64,
     /// Rotate the signing key automatically every N days (off when absent).
     #[arg(long, env = "SESSIOND_KEY_ROTATION_DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]

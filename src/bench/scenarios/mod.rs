@@ -96,8 +96,10 @@ struct Refs {
 struct RedbDetail {
     commit_sessiond: f64,
     delete_sessiond: f64,
-    /// The same B-tree writes as a revocation, bare.
+    /// The same B-tree writes as a bulk revocation of 10k, bare.
     rewrite: f64,
+    /// The writes of one admin revocation, bare, committed as sessiond does.
+    revoke_like: f64,
 }
 
 pub async fn all(
@@ -164,6 +166,11 @@ fn references(work: &Path, s: &Sizes) -> Result<Refs, String> {
     };
     let delete = deletes(Commit::Default)?;
     let delete_sessiond = deletes(Commit::AsSessiond)?;
+    let revoke_like = median(
+        (0..21)
+            .map(|_| bare.revoke_like(Commit::AsSessiond).map(ms))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     let rewrite = median(
         (0..s.rounds)
             .map(|_| bare.rewrite(10_000, Commit::AsSessiond).map(ms))
@@ -177,6 +184,7 @@ fn references(work: &Path, s: &Sizes) -> Result<Refs, String> {
             commit_sessiond,
             delete_sessiond,
             rewrite,
+            revoke_like,
         }),
         argon2: argon2()?,
         rows: s.sessions,

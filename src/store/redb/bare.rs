@@ -9,6 +9,9 @@ use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 const ROWS: TableDefinition<u128, &[u8]> = TableDefinition::new("rows");
 /// Like sessiond's activity index: (state, time, id).
 const INDEX: TableDefinition<(u8, i64, u128), ()> = TableDefinition::new("index");
+/// Append-only logs like sessiond's audit log and event outbox.
+const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 /// About the size of an encoded session record.
 const VALUE: [u8; 200] = [0x5a; 200];
 
@@ -134,6 +137,39 @@ impl BareRedb {
             }
         }
         txn.commit().map_err(err)?;
+        Ok(t.elapsed())
+    }
+}
+
+impl BareRedb {
+    /// What one admin revocation writes, in one durable transaction: the
+    /// session rewritten, its index entry moved, an audit-sized log entry
+    /// and an outbox row appended.
+    pub fn revoke_like(&mut self, how: Commit) -> Result<Duration, String> {
+        let victim = self.victims(1);
+        let (entry, event) = ([0x3cu8; 400], [0x7eu8; 120]);
+        let seq = self.next as u64;
+        let t = Instant::now();
+        let txn = self.begin(how)?;
+        {
+            let mut table = txn.open_table(ROWS).map_err(err)?;
+            let mut idx = txn.open_table(INDEX).map_err(err)?;
+            for &k in &victim {
+                table.insert(k, [0xa5u8; 220].as_slice()).map_err(err)?;
+                idx.remove(index_key(0, k)).map_err(err)?;
+                idx.insert(index_key(1, k), ()).map_err(err)?;
+            }
+            txn.open_table(LOG)
+                .map_err(err)?
+                .insert(seq, entry.as_slice())
+                .map_err(err)?;
+            txn.open_table(OUTBOX)
+                .map_err(err)?
+                .insert(seq, event.as_slice())
+                .map_err(err)?;
+        }
+        txn.commit().map_err(err)?;
+        self.next += 1 << 64;
         Ok(t.elapsed())
     }
 }

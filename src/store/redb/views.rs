@@ -27,6 +27,7 @@ macro_rules! def {
 }
 
 mod outbox;
+mod sessions;
 
 /// A transaction tables can be opened from. Not for use outside the store.
 pub trait Source {
@@ -345,22 +346,27 @@ impl<S: Source> Reads for S {
     }
 
     fn session(&self, ns: Ns<'_>, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        let name = table_name(ns, Kind::Sessions);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
-            return Ok(None);
-        };
-        get_rec(&t, id.as_u128())
+        sessions::one(self, ns, id)
     }
 
     fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError> {
-        let name = table_name(ns, Kind::SessionsByUser);
-        let Some(t) = self.open(def!(name: (u128, u128) => ()))? else {
-            return Ok(Vec::new());
-        };
-        let u = user.as_u128();
-        t.range((u, 0)..=(u, u128::MAX))?
-            .map(|r| Ok(SessionId::from_u128(r?.0.value().1)))
-            .collect()
+        sessions::ids_of_user(self, ns, user)
+    }
+
+    fn sessions_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sessions::of_users(self, ns, users)
+    }
+
+    fn sessions_by_ids(
+        &self,
+        ns: Ns<'_>,
+        ids: &[SessionId],
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sessions::by_ids(self, ns, ids)
     }
 
     fn activity_page(
@@ -370,8 +376,7 @@ impl<S: Source> Reads for S {
         before: Option<(i64, SessionId)>,
         n: usize,
     ) -> Result<Vec<(i64, SessionId)>, StoreError> {
-        Ok(self
-            .activity_page_users(ns, state, before, n)?
+        Ok(sessions::activity(self, ns, state, before, n)?
             .into_iter()
             .map(|(a, sid, _)| (a, sid))
             .collect())
@@ -385,41 +390,16 @@ impl<S: Source> Reads for S {
         before: Option<(i64, SessionId)>,
         n: usize,
     ) -> Result<Vec<(i64, SessionId, UserId)>, StoreError> {
-        let name = table_name(ns, Kind::SessionsByActivity);
-        let Some(t) = self.open(def!(name: (u8, i64, u128) => u128))? else {
-            return Ok(Vec::new());
-        };
-        let range = match before {
-            Some((a, sid)) => t.range((state, i64::MIN, 0)..(state, a, sid.as_u128()))?,
-            None => t.range((state, i64::MIN, 0)..=(state, i64::MAX, u128::MAX))?,
-        };
-        range
-            .rev()
-            .take(n)
-            .map(|r| {
-                let (k, v) = r?;
-                let (_, a, sid) = k.value();
-                Ok((a, SessionId::from_u128(sid), UserId::from_u128(v.value())))
-            })
-            .collect()
+        sessions::activity(self, ns, state, before, n)
     }
 
-    /// Up to `n` sessions, newest created first, strictly before `before`.
     fn sessions_page(
         &self,
         ns: Ns<'_>,
         before: Option<SessionId>,
         n: usize,
     ) -> Result<Vec<SessionRecord>, StoreError> {
-        let name = table_name(ns, Kind::Sessions);
-        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
-            return Ok(Vec::new());
-        };
-        let range = match before {
-            Some(b) => t.range(..b.as_u128())?,
-            None => t.range(0..)?,
-        };
-        range.rev().take(n).map(|r| decode(r?.1.value())).collect()
+        sessions::page(self, ns, before, n)
     }
 
     fn refresh(&self, ns: Ns<'_>, hash: &[u8; 32]) -> Result<Option<RefreshRecord>, StoreError> {
