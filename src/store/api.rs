@@ -131,6 +131,11 @@ pub trait Reads: EventReads {
         before: Option<(i64, SessionId)>,
         n: usize,
     ) -> Result<Vec<(i64, SessionId)>, StoreError>;
+    /// How many sessions the namespace holds, where the engine knows it
+    /// without counting (`None` elsewhere).
+    fn sessions_len(&self, _ns: Ns<'_>) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
     /// `activity_page` with each session's user; engines whose index holds
     /// the user answer without reading the sessions.
     fn activity_page_users(

@@ -264,22 +264,31 @@ fn a_search_matching_many_users_walks_the_activity_index() {
             idle_timeout_secs: 3_600,
             fresh: &fresh,
         };
-        let page = e
-            .store
-            .read_blocking(|rx| {
-                let scope = acme();
-                rx.query_sessions(
-                    Ns::from(&scope),
-                    &SessionQuery {
-                        q: Some("kowalski".into()),
-                        ..query(StatusFilter::Active, Sort::LastActivityDesc, 50)
-                    },
-                    &at,
-                )
-            })
-            .unwrap();
+        let search = |q: &str| {
+            let q = q.to_owned();
+            e.store
+                .read_blocking(move |rx| {
+                    let scope = acme();
+                    rx.query_sessions(
+                        Ns::from(&scope),
+                        &SessionQuery {
+                            q: Some(q.clone()),
+                            ..query(StatusFilter::Active, Sort::LastActivityDesc, 50)
+                        },
+                        &at,
+                    )
+                })
+                .unwrap()
+        };
         // The newest 51 Kowalskis: users 1400, 1398, …, 1300.
         let want: Vec<u128> = (0..51).map(|k| 10_000 + 1_400 - 2 * k).collect();
-        assert_eq!(ids(&page), want, "{name}");
+        assert_eq!(ids(&search("kowalski")), want, "{name}");
+        // Fewer users (≈ 250) holding a large share: walked too, same answer.
+        assert_eq!(ids(&search("kowalski 1")), want, "{name}");
+        // A handful of users (98, 980…988): gathered through the by-user index.
+        let few: Vec<u128> = [988u128, 986, 984, 982, 980, 98]
+            .map(|u| 10_000 + u)
+            .to_vec();
+        assert_eq!(ids(&search("kowalski 98")), few, "{name}");
     }
 }

@@ -353,6 +353,10 @@ impl<S: Source> Reads for S {
         sessions::ids_of_user(self, ns, user)
     }
 
+    fn sessions_len(&self, ns: Ns<'_>) -> Result<Option<u64>, StoreError> {
+        sessions::len(self, ns).map(Some)
+    }
+
     fn sessions_of_users(
         &self,
         ns: Ns<'_>,

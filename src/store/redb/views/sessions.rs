@@ -1,7 +1,7 @@
 //! Session reads: records, the by-user index and the activity index (whose
 //! value is the session's user). Batches open each table once.
 
-use redb::ReadableTable;
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{Source, get_rec};
 use crate::domain::{SessionId, SessionRecord, UserId};
@@ -116,4 +116,13 @@ pub(super) fn page<S: Source>(
         None => t.range(0..)?,
     };
     range.rev().take(n).map(|r| decode(r?.1.value())).collect()
+}
+
+/// The sessions table's length (kept in its header: no walk).
+pub(super) fn len<S: Source>(src: &S, ns: Ns<'_>) -> Result<u64, StoreError> {
+    let name = table_name(ns, Kind::Sessions);
+    match src.open(def!(name: u128 => &[u8]))? {
+        Some(t) => Ok(t.len()?),
+        None => Ok(0),
+    }
 }
