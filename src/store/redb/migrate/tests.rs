@@ -74,6 +74,19 @@ fn schema_1_fixture(dir: &Path) {
     txn.commit().unwrap();
 }
 
+/// Rewrite the file at `dir` as an older schema: `f` puts back what that
+/// schema held, then the file is marked `version`.
+fn rewrite_as(dir: &Path, version: u32, f: impl FnOnce(&WriteTransaction)) {
+    let db = Database::open(dir.join(DB_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    f(&txn);
+    txn.open_table(META)
+        .unwrap()
+        .insert("schema_version", version.to_le_bytes().as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+}
+
 fn search(store: &Store, q: &str) -> Vec<u128> {
     let q = q.to_owned();
     store
@@ -200,9 +213,7 @@ fn schema_3_tenants_gain_the_password_policy_and_keep_the_rest() {
         created_at: Timestamp::from_millis(5),
         policy: [60, 120, 600, 7, 900],
     };
-    let db = Database::open(dir.path().join(DB_FILE)).unwrap();
-    let txn = db.begin_write().unwrap();
-    {
+    rewrite_as(dir.path(), 3, |txn| {
         txn.open_table(TENANTS)
             .unwrap()
             .insert(
@@ -210,13 +221,7 @@ fn schema_3_tenants_gain_the_password_policy_and_keep_the_rest() {
                 crate::store::records::encode_legacy(&old).as_slice(),
             )
             .unwrap();
-        txn.open_table(META)
-            .unwrap()
-            .insert("schema_version", 3u32.to_le_bytes().as_slice())
-            .unwrap();
-    }
-    txn.commit().unwrap();
-    drop(db);
+    });
 
     let store = Store::open(dir.path()).unwrap();
     let t = store
@@ -264,9 +269,7 @@ fn schema_4_grants_move_into_their_tenant() {
         3600,
         Timestamp::from_millis(6),
     );
-    let db = Database::open(dir.path().join(DB_FILE)).unwrap();
-    let txn = db.begin_write().unwrap();
-    {
+    rewrite_as(dir.path(), 4, |txn| {
         txn.open_table(TENANTS)
             .unwrap()
             .insert(
@@ -278,13 +281,7 @@ fn schema_4_grants_move_into_their_tenant() {
             .unwrap()
             .insert(g.id.as_u128(), super::super::encode(&g).as_slice())
             .unwrap();
-        txn.open_table(META)
-            .unwrap()
-            .insert("schema_version", 4u32.to_le_bytes().as_slice())
-            .unwrap();
-    }
-    txn.commit().unwrap();
-    drop(db);
+    });
 
     let store = Store::open(dir.path()).unwrap();
     let scope = TenantScope::operator(acme.clone());
@@ -358,9 +355,7 @@ fn schema_5_activity_index_gains_each_sessions_user() {
         closer.wait();
     }
     // Schema 5 kept the activity index as bare keys.
-    let db = Database::open(dir.path().join(DB_FILE)).unwrap();
-    let txn = db.begin_write().unwrap();
-    {
+    rewrite_as(dir.path(), 5, |txn| {
         let name = table_name(Ns::from(&acme()), Kind::SessionsByActivity);
         txn.delete_table(TableDefinition::<(u8, i64, u128), u128>::new(&name))
             .unwrap();
@@ -376,13 +371,7 @@ fn schema_5_activity_index_gains_each_sessions_user() {
             old.insert(key, ()).unwrap();
         }
         drop(old);
-        txn.open_table(META)
-            .unwrap()
-            .insert("schema_version", 5u32.to_le_bytes().as_slice())
-            .unwrap();
-    }
-    txn.commit().unwrap();
-    drop(db);
+    });
 
     let store = Store::open(dir.path()).unwrap();
     let scope = acme();
@@ -409,14 +398,7 @@ fn schema_5_activity_index_gains_each_sessions_user() {
 fn schema_0_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     schema_1_fixture(dir.path());
-    let db = Database::open(dir.path().join(DB_FILE)).unwrap();
-    let txn = db.begin_write().unwrap();
-    txn.open_table(META)
-        .unwrap()
-        .insert("schema_version", 0u32.to_le_bytes().as_slice())
-        .unwrap();
-    txn.commit().unwrap();
-    drop(db);
+    rewrite_as(dir.path(), 0, |_| {});
     assert!(matches!(
         Store::open(dir.path()),
         Err(OpenError::Foreign(_))
