@@ -42,9 +42,7 @@ fn schema_1_fixture(dir: &Path) {
                 tx.put_user(Ns::from(&scope), &user(2, "bob@acme.test", "Bob Kowalski"))
             })
             .unwrap();
-        let closer = store.closer().unwrap();
-        drop(store);
-        closer.wait();
+        close(store);
     }
     let db = Database::open(dir.join(DB_FILE)).unwrap();
     let txn = db.begin_write().unwrap();
@@ -72,6 +70,13 @@ fn schema_1_fixture(dir: &Path) {
         .insert("schema_version", 1u32.to_le_bytes().as_slice())
         .unwrap();
     txn.commit().unwrap();
+}
+
+/// Stop `store` and wait until its file is closed.
+fn close(store: Store) {
+    let closer = store.closer().unwrap();
+    drop(store);
+    closer.wait();
 }
 
 /// Rewrite the file at `dir` as an older schema: `f` puts back what that
@@ -244,9 +249,7 @@ fn schema_3_tenants_gain_the_password_policy_and_keep_the_rest() {
         (t.name.as_str(), t.created_at),
         ("Acme", Timestamp::from_millis(5))
     );
-    let closer = store.closer().unwrap();
-    drop(store);
-    closer.wait();
+    close(store);
     check_file(&dir.path().join(DB_FILE)).unwrap();
 }
 
@@ -292,9 +295,7 @@ fn schema_4_grants_move_into_their_tenant() {
     assert_eq!((mine[0].id, mine[0].reason.as_str()), (g.id, "ticket 42"));
     assert_eq!(index, vec![(g.id, acme)]);
     assert_eq!(all.len(), 1);
-    let closer = store.closer().unwrap();
-    drop(store);
-    closer.wait();
+    close(store);
     check_file(&dir.path().join(DB_FILE)).unwrap();
     // The global table is gone.
     let db = Database::open(dir.path().join(DB_FILE)).unwrap();
@@ -350,9 +351,7 @@ fn schema_5_activity_index_gains_each_sessions_user() {
                 Ok(())
             })
             .unwrap();
-        let closer = store.closer().unwrap();
-        drop(store);
-        closer.wait();
+        close(store);
     }
     // Schema 5 kept the activity index as bare keys.
     rewrite_as(dir.path(), 5, |txn| {
@@ -388,9 +387,7 @@ fn schema_5_activity_index_gains_each_sessions_user() {
     let u = UserId::from_u128;
     assert_eq!(active, vec![(30, id(10), u(1)), (20, id(11), u(2))]);
     assert_eq!(ended, vec![(10, id(12), u(1))]);
-    let closer = store.closer().unwrap();
-    drop(store);
-    closer.wait();
+    close(store);
     check_file(&dir.path().join(DB_FILE)).unwrap();
 }
 
