@@ -164,7 +164,9 @@ impl Service {
                 };
                 let (rows, next_cursor, total) = match order {
                     Order::Indexed(_) => {
+                        let started = std::time::Instant::now();
                         let mut rows = find::gather(rx, ns, &q, &at, q.limit + 1)?;
+                        let gathered = started.elapsed();
                         let more = rows.len() > q.limit;
                         rows.truncate(q.limit);
                         let next = if more {
@@ -178,6 +180,11 @@ impl Service {
                         } else {
                             find::total(rx, ns, &q, &at, keys)?
                         };
+                        tracing::debug!(
+                            page_us = gathered.as_micros() as u64,
+                            total_us = (started.elapsed() - gathered).as_micros() as u64,
+                            "session list"
+                        );
                         (rows, next, total)
                     }
                     Order::InMemory { by, desc, after } => {

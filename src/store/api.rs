@@ -74,6 +74,19 @@ pub trait Reads: EventReads {
     }
     fn session(&self, ns: Ns<'_>, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
     fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError>;
+    /// The ids of every session of these users, in any order (one read of
+    /// the by-user index, not one per user).
+    fn session_ids_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let mut out = Vec::new();
+        for u in users {
+            out.extend(self.session_ids_of_user(ns, *u)?);
+        }
+        Ok(out)
+    }
     /// Every session of these users, in any order.
     fn sessions_of_users(
         &self,

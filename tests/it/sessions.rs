@@ -1269,6 +1269,56 @@ async fn bulk_dry_run_counts_exactly_what_the_real_run_revokes() {
 }
 
 #[tokio::test]
+async fn bulk_by_users_revokes_only_what_is_still_active_and_audits_only_effects() {
+    let app = TestApp::new().await;
+    let (admin, [alice, bob, _]) = acme(&app).await;
+    let a1 = app.login(T, ALICE).await;
+    let a2 = app.login(T, ALICE).await;
+    let b = app.login(T, BOB).await;
+    assert_ok(
+        &revoke(
+            &app,
+            &admin,
+            &a1.session_id,
+            json!({"reason": "lost laptop"}),
+        )
+        .await,
+    );
+
+    let r = bulk(
+        &app,
+        &admin,
+        json!({"filter": {"user_ids": [alice, bob]}, "reason": "offboard"}),
+    )
+    .await;
+    assert_eq!(r.body, json!({"revoked": 2}), "{}", r.text);
+    // The earlier revocation keeps its own reason and note.
+    let row = show(&app, &admin, &a1.session_id).await.body;
+    assert_eq!(row["revoked_reason"], json!("admin_revoked"), "{row}");
+    assert_eq!(row["revoke_note"], json!("lost laptop"), "{row}");
+    for t in [&a2, &b] {
+        assert_revoked(&me(&app, &t.access).await, "bulk_revoked");
+    }
+    // Again: nothing is active, nothing happens, nothing more is logged.
+    let r = bulk(&app, &admin, json!({"filter": {"user_ids": [alice, bob]}})).await;
+    assert_eq!(r.body, json!({"revoked": 0}));
+    let (_, entries) = crate::audit::export(&app, T, &admin.access).await;
+    let bulks: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "sessions_bulk_revoked")
+        .collect();
+    assert_eq!(bulks.len(), 1, "{bulks:?}");
+    assert_eq!(bulks[0]["details"]["count"], json!(2));
+    let mut ended: Vec<String> =
+        serde_json::from_value(bulks[0]["details"]["session_ids"].clone()).unwrap();
+    ended.sort();
+    let mut want = vec![a2.session_id.clone(), b.session_id.clone()];
+    want.sort();
+    assert_eq!(ended, want);
+    assert_ok(&me(&app, &admin.access).await);
+}
+
+#[tokio::test]
 async fn bulk_idle_for_secs_revokes_only_idle_sessions() {
     let app = TestApp::new().await;
     let (admin, [_, _, carol]) = acme(&app).await;

@@ -178,7 +178,7 @@ pub(crate) fn total(
 
 /// Most candidate users a name search confirms one by one to count; past
 /// this an evenly spaced sample of them is confirmed and scaled up.
-const COUNTED_USERS: usize = 600;
+const COUNTED_USERS: usize = 250;
 /// Up to this many of their sessions are read to count exactly.
 const COUNTED_SESSIONS: usize = 500;
 
@@ -204,12 +204,13 @@ fn by_name(
     let candidates = rx.user_candidates(ns, &text)?;
     let step = candidates.len().div_ceil(COUNTED_USERS).max(1);
     let sample: Vec<UserId> = candidates.iter().step_by(step).copied().collect();
-    let mut ids = Vec::new();
-    for u in rx.users_by_ids(ns, &sample)? {
-        if u.matches(&text) {
-            ids.extend(rx.session_ids_of_user(ns, u.id)?);
-        }
-    }
+    let matched: Vec<UserId> = rx
+        .users_by_ids(ns, &sample)?
+        .into_iter()
+        .filter(|u| u.matches(&text))
+        .map(|u| u.id)
+        .collect();
+    let ids = rx.session_ids_of_users(ns, &matched)?;
     if step > 1 {
         let scaled = ids.len() as f64 * candidates.len() as f64 / sample.len().max(1) as f64;
         return Ok(Some(Total::About(scaled.round() as u64)));

@@ -530,6 +530,25 @@ impl Reads for PgTx<'_> {
             .collect())
     }
 
+    fn session_ids_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let Some(sc) = self.schema(ns)? else {
+            return Ok(Vec::new());
+        };
+        let users: Vec<Uuid> = users.iter().map(|u| uid(u.as_u128())).collect();
+        let rows = self.query(
+            &format!("SELECT id FROM {sc}.sessions WHERE user_id = ANY($1)"),
+            &[&users],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| SessionId::from_u128(r.get::<_, Uuid>(0).as_u128()))
+            .collect())
+    }
+
     fn activity_page(
         &self,
         ns: Ns<'_>,

@@ -246,6 +246,20 @@ impl<S: Source> Reads for S {
         get_rec(&t, id.as_u128())
     }
 
+    /// One open of the users table, read in id order (B-tree locality).
+    fn users_by_ids(&self, ns: Ns<'_>, ids: &[UserId]) -> Result<Vec<UserRecord>, StoreError> {
+        let name = table_name(ns, Kind::Users);
+        let Some(t) = self.open(def!(name: u128 => &[u8]))? else {
+            return Ok(Vec::new());
+        };
+        let mut ids: Vec<u128> = ids.iter().map(|u| u.as_u128()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| get_rec(&t, id).transpose())
+            .collect()
+    }
+
     fn user_by_email(&self, ns: Ns<'_>, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let name = table_name(ns, Kind::UsersByEmail);
         let id = {
@@ -351,6 +365,14 @@ impl<S: Source> Reads for S {
 
     fn session_ids_of_user(&self, ns: Ns<'_>, user: UserId) -> Result<Vec<SessionId>, StoreError> {
         sessions::ids_of_user(self, ns, user)
+    }
+
+    fn session_ids_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<SessionId>, StoreError> {
+        sessions::ids_of_users(self, ns, users)
     }
 
     fn sessions_len(&self, ns: Ns<'_>) -> Result<Option<u64>, StoreError> {

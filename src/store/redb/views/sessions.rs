@@ -43,7 +43,7 @@ pub(super) fn ids_of_user<S: Source>(
     ids_of_users(src, ns, &[user])
 }
 
-fn ids_of_users<S: Source>(
+pub(super) fn ids_of_users<S: Source>(
     src: &S,
     ns: Ns<'_>,
     users: &[UserId],
