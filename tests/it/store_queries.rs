@@ -290,5 +290,22 @@ fn a_search_matching_many_users_walks_the_activity_index() {
             .map(|u| 10_000 + u)
             .to_vec();
         assert_eq!(ids(&search("kowalski 98")), few, "{name}");
+        // One snapshot asked two searches answers each its own.
+        let (k, s, again) = e
+            .store
+            .read_blocking(|rx| {
+                let scope = acme();
+                let ns = Ns::from(&scope);
+                Ok((
+                    rx.user_candidates(ns, "kowalski 98")?,
+                    rx.user_candidates(ns, "smith 9")?,
+                    rx.user_candidates(ns, "kowalski 98")?,
+                ))
+            })
+            .unwrap();
+        assert!(k.contains(&UserId::from_u128(988)), "{name}");
+        assert!(s.contains(&UserId::from_u128(999)), "{name}");
+        assert!(k.iter().all(|u| !s.contains(u)), "{name}");
+        assert_eq!(k, again, "{name}");
     }
 }

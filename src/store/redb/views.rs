@@ -41,16 +41,30 @@ pub trait Source {
         &self,
         def: TableDefinition<'_, K, V>,
     ) -> Result<Option<Self::Table<'_, K, V>>, StoreError>;
+
+    /// Where a snapshot keeps its last name search's candidates (a page and
+    /// its total ask twice); `None` where writes could change the answer.
+    #[doc(hidden)]
+    fn candidates_memo(&self) -> Option<&Memo> {
+        None
+    }
 }
+
+/// The candidates of one (table, key), as a snapshot answered them.
+pub type Memo = std::cell::RefCell<Option<(String, String, Vec<UserId>)>>;
 
 /// A read snapshot.
 pub struct Snapshot {
     txn: ReadTransaction,
+    memo: Memo,
 }
 
 impl Snapshot {
     pub(super) fn new(txn: ReadTransaction) -> Self {
-        Self { txn }
+        Self {
+            txn,
+            memo: Memo::default(),
+        }
     }
 }
 
@@ -66,6 +80,10 @@ impl Source for Snapshot {
             Err(TableError::TableDoesNotExist(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn candidates_memo(&self) -> Option<&Memo> {
+        Some(&self.memo)
     }
 }
 
@@ -325,6 +343,14 @@ impl<S: Source> Reads for S {
     /// Ids of users that may match `key` (a superset; at least 3 bytes), all of them.
     fn user_candidates(&self, ns: Ns<'_>, key: &str) -> Result<Vec<UserId>, StoreError> {
         let name = table_name(ns, Kind::UserTrigrams);
+        let memo = self.candidates_memo();
+        if let Some(m) = memo
+            && let Some((n, k, found)) = &*m.borrow()
+            && *n == name
+            && k == key
+        {
+            return Ok(found.clone());
+        }
         let Some(t) = self.open(def!(name: (u32, u128) => ()))? else {
             return Ok(Vec::new());
         };
@@ -333,6 +359,9 @@ impl<S: Source> Reads for S {
             out.push(id);
             Ok(true)
         })?;
+        if let Some(m) = memo {
+            *m.borrow_mut() = Some((name, key.to_owned(), out.clone()));
+        }
         Ok(out)
     }
 
