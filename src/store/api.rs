@@ -24,6 +24,24 @@ pub type Rx<'a> = dyn Reads + 'a;
 /// A write transaction: the closure of `Store::write` gets `&mut Tx`.
 pub type Tx<'a> = dyn Writes + 'a;
 
+/// A session as its indexes know it (state and last stored activity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexedSession {
+    pub id: SessionId,
+    pub revoked: bool,
+    pub last_activity_ms: i64,
+}
+
+impl IndexedSession {
+    pub fn of(s: &SessionRecord) -> Self {
+        Self {
+            id: s.id,
+            revoked: !s.is_active(),
+            last_activity_ms: s.last_activity_at.millis(),
+        }
+    }
+}
+
 /// Reads, on a consistent snapshot or inside a write transaction.
 pub trait Reads: EventReads {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
@@ -86,6 +104,19 @@ pub trait Reads: EventReads {
             out.extend(self.session_ids_of_user(ns, *u)?);
         }
         Ok(out)
+    }
+    /// What the by-user index knows of every session of these users, in
+    /// any order: enough to order and filter them before reading one.
+    fn session_keys_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<IndexedSession>, StoreError> {
+        Ok(self
+            .sessions_of_users(ns, users)?
+            .iter()
+            .map(IndexedSession::of)
+            .collect())
     }
     /// Every session of these users, in any order.
     fn sessions_of_users(

@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use self::redb::{
     CheckReport, DB_FILE, DEFAULT_CACHE_BYTES, SCHEMA_VERSION, check_file, check_offline, tables,
 };
-pub use api::{Reads, Rx, Tx, Writes};
+pub use api::{IndexedSession, Reads, Rx, Tx, Writes};
 pub use error::{OpenError, StoreError};
 pub use events_api::{EventReads, EventWrites};
 pub use ns::{DATA_META, KEYRING_META, Ns, SUCCESSOR_META, Space};

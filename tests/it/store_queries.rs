@@ -135,6 +135,17 @@ fn session_queries_merge_fresh_activity_and_page_by_cursor() {
             };
             assert_eq!(ids(&q(&of(1, Active))?), [10], "{name}");
             assert_eq!(ids(&q(&of(1, All))?), [10, 11], "{name}");
+            assert_eq!(ids(&q(&of(2, Revoked))?), [13], "{name}");
+            // One user's list pages by cursor in either order.
+            let of_page = |u, sort, cursor| SessionQuery {
+                cursor: Some(cursor),
+                sort,
+                ..of(u, All)
+            };
+            let past_fresh = of_page(1, LastActivityDesc, Cursor::Activity(9_500, sid(10)));
+            assert_eq!(ids(&q(&past_fresh)?), [11], "{name}");
+            let created = of_page(2, CreatedDesc, Cursor::Created(sid(13)));
+            assert_eq!(ids(&q(&created)?), [12], "{name}");
             let text = |t: &str, status| SessionQuery {
                 q: Some(t.into()),
                 ..query(status, LastActivityDesc, 10)
@@ -165,6 +176,53 @@ fn session_queries_merge_fresh_activity_and_page_by_cursor() {
         if let Some(node) = &e.other {
             node.read_blocking(check).unwrap();
         }
+    }
+}
+
+#[test]
+fn by_user_keys_follow_revocation_and_activity() {
+    use sessiond::store::IndexedSession;
+    for e in engines() {
+        let name = e.name;
+        seed(&e.store);
+        let keys = |store: &Store| {
+            let mut k = store
+                .read_blocking(|rx| {
+                    rx.session_keys_of_users(Ns::from(&acme()), &[UserId::from_u128(2)])
+                })
+                .unwrap();
+            k.sort_unstable_by_key(|k| k.id);
+            k
+        };
+        let key = |id: u128, revoked: bool, at: i64| IndexedSession {
+            id: sid(id),
+            revoked,
+            last_activity_ms: at,
+        };
+        assert_eq!(
+            keys(&e.store),
+            [key(12, false, 300), key(13, true, 400)],
+            "{name}"
+        );
+        e.store
+            .write_blocking(|tx| {
+                let scope = acme();
+                let ns = Ns::from(&scope);
+                tx.update_sessions(ns, &[sid(12)], &mut |old: &SessionRecord| {
+                    Some(SessionRecord {
+                        last_activity_at: Timestamp::from_millis(700),
+                        ..old.clone()
+                    })
+                })?;
+                let now = revoked(&session(12, 2, 700));
+                tx.put_session(ns, &now)
+            })
+            .unwrap();
+        assert_eq!(
+            keys(&e.store),
+            [key(12, true, 700), key(13, true, 400)],
+            "{name}"
+        );
     }
 }
 

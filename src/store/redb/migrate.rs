@@ -49,6 +49,10 @@ const STEPS: &[Step] = &[
         to: 6,
         run: activity_index_holds_users,
     },
+    Step {
+        to: 7,
+        run: user_index_holds_activity,
+    },
 ];
 
 /// Migrate `db` (at `path`) from schema `from`; returns the backup written first.
@@ -157,6 +161,32 @@ fn activity_index_holds_users(txn: &WriteTransaction) -> Result<(), StoreError> 
                 id.value(),
             );
             index.insert(key, s.user_id.as_u128())?;
+        }
+    }
+    Ok(())
+}
+
+/// 6 → 7: the by-user index keeps each session's state and last activity,
+/// so a user's sessions are ordered and filtered without reading them.
+fn user_index_holds_activity(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let scopes = tenant_scopes(txn)?;
+    let spaces = std::iter::once(Ns::Platform).chain(scopes.iter().map(Ns::from));
+    for ns in spaces {
+        let index = table_name(ns, Kind::SessionsByUser);
+        // By name: schema 6's values were `()`.
+        txn.delete_table(TableDefinition::<(u128, u128), ()>::new(&index))?;
+        let sessions = table_name(ns, Kind::Sessions);
+        let sessions = match txn.open_table(TableDefinition::<u128, &[u8]>::new(&sessions)) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let mut index = txn.open_table(TableDefinition::<(u128, u128), (u8, i64)>::new(&index))?;
+        for row in sessions.iter()? {
+            let (id, v) = row?;
+            let s: SessionRecord = decode(v.value())?;
+            let (state, last, _) = super::views::activity_key(&s);
+            index.insert((s.user_id.as_u128(), id.value()), (state, last))?;
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use crate::auth::TenantScope;
 pub use crate::store::ns::{KEYRING_META, Ns};
 
 /// The version this build writes; older files are migrated at open (`migrate.rs`).
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// `schema_version` → u32 LE, [`KEYRING_META`] → record, and a few counters.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -34,7 +34,8 @@ pub enum Kind {
     UserTrigrams,
     /// session id → SessionRecord (UUIDv7 ids: key order is creation order)
     Sessions,
-    /// (user id, session id) → ()
+    /// (user id, session id) → (0 active | 1 revoked, last activity ms): a
+    /// user's sessions in activity order without reading them; since schema 7
     SessionsByUser,
     /// (0 active | 1 revoked, last activity ms, session id) → ()
     SessionsByActivity,
@@ -187,7 +188,7 @@ fn each_namespace_table(ns: Ns<'_>, t: &mut impl EachTable) -> Result<(), super:
                 t.table(TableDefinition::<(u32, u128), ()>::new(&name), Record::None)?
             }
             Kind::SessionsByUser => t.table(
-                TableDefinition::<(u128, u128), ()>::new(&name),
+                TableDefinition::<(u128, u128), (u8, i64)>::new(&name),
                 Record::None,
             )?,
             Kind::SessionsByActivity => t.table(

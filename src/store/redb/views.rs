@@ -133,25 +133,17 @@ impl<'a> WriteTx<'a> {
             .insert(s.id.as_u128(), encode(s).as_slice())?;
         let ev = self.session_events(ns, old, s);
         self.append_events(ns, ev.into_iter().collect())?;
-        if old.is_none() {
-            self.table(def!(by_user: (u128, u128) => ()))?
-                .insert((s.user_id.as_u128(), s.id.as_u128()), ())?;
+        let key = activity_key(s);
+        if old.is_some_and(|o| activity_key(o) == key) {
+            return Ok(());
         }
-        let key = |r: &SessionRecord| {
-            (
-                u8::from(!r.is_active()),
-                r.last_activity_at.millis(),
-                r.id.as_u128(),
-            )
-        };
+        self.table(def!(by_user: (u128, u128) => (u8, i64)))?
+            .insert((s.user_id.as_u128(), s.id.as_u128()), (key.0, key.1))?;
         let mut idx = self.table(def!(by_activity: (u8, i64, u128) => u128))?;
         if let Some(old) = old {
-            if key(old) == key(s) {
-                return Ok(());
-            }
-            idx.remove(key(old))?;
+            idx.remove(activity_key(old))?;
         }
-        idx.insert(key(s), s.user_id.as_u128())?;
+        idx.insert(key, s.user_id.as_u128())?;
         Ok(())
     }
 
@@ -175,6 +167,15 @@ impl Source for WriteTx<'_> {
     ) -> Result<Option<Table<'_, K, V>>, StoreError> {
         Ok(Some(self.txn.open_table(def)?))
     }
+}
+
+/// A session's key in the activity index; the by-user index holds its first two parts.
+pub(super) fn activity_key(s: &SessionRecord) -> (u8, i64, u128) {
+    (
+        u8::from(!s.is_active()),
+        s.last_activity_at.millis(),
+        s.id.as_u128(),
+    )
 }
 
 fn get_rec<T: Stored, K: Key + 'static>(
@@ -402,6 +403,15 @@ impl<S: Source> Reads for S {
         users: &[UserId],
     ) -> Result<Vec<SessionId>, StoreError> {
         sessions::ids_of_users(self, ns, users)
+    }
+
+    /// From the by-user index's values: no session is read.
+    fn session_keys_of_users(
+        &self,
+        ns: Ns<'_>,
+        users: &[UserId],
+    ) -> Result<Vec<crate::store::IndexedSession>, StoreError> {
+        sessions::keys_of_users(self, ns, users)
     }
 
     fn sessions_len(&self, ns: Ns<'_>) -> Result<Option<u64>, StoreError> {
@@ -648,16 +658,11 @@ impl Writes for WriteTx<'_> {
         f: &mut dyn FnMut(&SessionRecord) -> Option<SessionRecord>,
     ) -> Result<Vec<SessionId>, StoreError> {
         let sessions = table_name(ns, Kind::Sessions);
+        let by_user = table_name(ns, Kind::SessionsByUser);
         let by_activity = table_name(ns, Kind::SessionsByActivity);
         let mut rows = self.table(def!(sessions: u128 => &[u8]))?;
+        let mut users = self.table(def!(by_user: (u128, u128) => (u8, i64)))?;
         let mut idx = self.table(def!(by_activity: (u8, i64, u128) => u128))?;
-        let key = |r: &SessionRecord| {
-            (
-                u8::from(!r.is_active()),
-                r.last_activity_at.millis(),
-                r.id.as_u128(),
-            )
-        };
         let mut changed = Vec::new();
         let mut outbox = Vec::new();
         for &id in ids {
@@ -666,14 +671,16 @@ impl Writes for WriteTx<'_> {
             };
             let Some(new) = f(&old) else { continue };
             rows.insert(id.as_u128(), encode(&new).as_slice())?;
-            if key(&old) != key(&new) {
-                idx.remove(key(&old))?;
-                idx.insert(key(&new), new.user_id.as_u128())?;
+            let key = activity_key(&new);
+            if activity_key(&old) != key {
+                users.insert((new.user_id.as_u128(), id.as_u128()), (key.0, key.1))?;
+                idx.remove(activity_key(&old))?;
+                idx.insert(key, new.user_id.as_u128())?;
             }
             changed.push(id);
             outbox.extend(self.session_events(ns, Some(&old), &new));
         }
-        drop((rows, idx));
+        drop((rows, users, idx));
         self.append_events(ns, outbox)?;
         Ok(changed)
     }
@@ -718,11 +725,10 @@ impl Writes for WriteTx<'_> {
         let chain = table_name(ns, Kind::RefreshBySession);
         let id = sid.as_u128();
         self.table(def!(sessions: u128 => &[u8]))?.remove(id)?;
-        self.table(def!(by_user: (u128, u128) => ()))?
+        self.table(def!(by_user: (u128, u128) => (u8, i64)))?
             .remove((s.user_id.as_u128(), id))?;
-        let state = u8::from(!s.is_active());
         self.table(def!(by_activity: (u8, i64, u128) => u128))?
-            .remove((state, s.last_activity_at.millis(), id))?;
+            .remove(activity_key(&s))?;
         let mut chain_t = self.table(def!(chain: (u128, &[u8; 32]) => ()))?;
         let (lo, hi) = ([0u8; 32], [0xffu8; 32]);
         let hashes: Vec<[u8; 32]> = chain_t

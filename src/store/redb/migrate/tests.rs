@@ -306,11 +306,11 @@ fn schema_4_grants_move_into_their_tenant() {
     ));
 }
 
-#[test]
-fn schema_5_activity_index_gains_each_sessions_user() {
+/// Three sessions of acme, written by this build: two active (users 1
+/// and 2), one revoked (user 1).
+fn three_sessions(dir: &Path) -> [SessionRecord; 3] {
     use crate::domain::session::SessionState;
     use crate::domain::{RevokeReason, SessionId};
-    let dir = tempfile::tempdir().unwrap();
     let session = |id: u128, user: u128, at: i64, state: SessionState| SessionRecord {
         id: SessionId::from_u128(id),
         user_id: UserId::from_u128(user),
@@ -333,26 +333,32 @@ fn schema_5_activity_index_gains_each_sessions_user() {
         session(11, 2, 20, SessionState::Active),
         session(12, 1, 10, revoked),
     ];
-    {
-        let store = Store::open(dir.path()).unwrap();
-        let rows = all.clone();
-        store
-            .write_blocking(move |tx| {
-                tx.insert_tenant(&TenantRecord {
-                    slug: TenantId::parse("acme").unwrap(),
-                    name: "Acme".into(),
-                    created_at: Timestamp::from_millis(1),
-                    policy: Policy::default(),
-                })?;
-                let scope = acme();
-                for s in &rows {
-                    tx.put_session(Ns::from(&scope), s)?;
-                }
-                Ok(())
-            })
-            .unwrap();
-        close(store);
-    }
+    let store = Store::open(dir).unwrap();
+    let rows = all.clone();
+    store
+        .write_blocking(move |tx| {
+            tx.insert_tenant(&TenantRecord {
+                slug: TenantId::parse("acme").unwrap(),
+                name: "Acme".into(),
+                created_at: Timestamp::from_millis(1),
+                policy: Policy::default(),
+            })?;
+            let scope = acme();
+            for s in &rows {
+                tx.put_session(Ns::from(&scope), s)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    close(store);
+    all
+}
+
+#[test]
+fn schema_5_activity_index_gains_each_sessions_user() {
+    use crate::domain::SessionId;
+    let dir = tempfile::tempdir().unwrap();
+    let all = three_sessions(dir.path());
     // Schema 5 kept the activity index as bare keys.
     rewrite_as(dir.path(), 5, |txn| {
         let name = table_name(Ns::from(&acme()), Kind::SessionsByActivity);
@@ -387,6 +393,49 @@ fn schema_5_activity_index_gains_each_sessions_user() {
     let u = UserId::from_u128;
     assert_eq!(active, vec![(30, id(10), u(1)), (20, id(11), u(2))]);
     assert_eq!(ended, vec![(10, id(12), u(1))]);
+    close(store);
+    check_file(&dir.path().join(DB_FILE)).unwrap();
+}
+
+#[test]
+fn schema_6_by_user_index_gains_state_and_activity() {
+    use crate::domain::SessionId;
+    use crate::store::IndexedSession;
+    let dir = tempfile::tempdir().unwrap();
+    let all = three_sessions(dir.path());
+    // Schema 6 kept the by-user index as bare keys.
+    rewrite_as(dir.path(), 6, |txn| {
+        let name = table_name(Ns::from(&acme()), Kind::SessionsByUser);
+        txn.delete_table(TableDefinition::<(u128, u128), (u8, i64)>::new(&name))
+            .unwrap();
+        let mut old = txn
+            .open_table(TableDefinition::<(u128, u128), ()>::new(&name))
+            .unwrap();
+        for s in &all {
+            old.insert((s.user_id.as_u128(), s.id.as_u128()), ())
+                .unwrap();
+        }
+        drop(old);
+    });
+
+    let store = Store::open(dir.path()).unwrap();
+    let scope = acme();
+    let (one, two) = store
+        .read_blocking(move |rx| {
+            let ns = Ns::from(&scope);
+            Ok((
+                rx.session_keys_of_users(ns, &[UserId::from_u128(1)])?,
+                rx.session_keys_of_users(ns, &[UserId::from_u128(2)])?,
+            ))
+        })
+        .unwrap();
+    let key = |id: u128, revoked: bool, at: i64| IndexedSession {
+        id: SessionId::from_u128(id),
+        revoked,
+        last_activity_ms: at,
+    };
+    assert_eq!(one, vec![key(10, false, 30), key(12, true, 10)]);
+    assert_eq!(two, vec![key(11, false, 20)]);
     close(store);
     check_file(&dir.path().join(DB_FILE)).unwrap();
 }

@@ -5,6 +5,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{Source, get_rec};
 use crate::domain::{SessionId, SessionRecord, UserId};
+use crate::store::IndexedSession;
 use crate::store::StoreError;
 use crate::store::redb::records::decode;
 use crate::store::redb::tables::{Kind, Ns, table_name};
@@ -48,14 +49,32 @@ pub(super) fn ids_of_users<S: Source>(
     ns: Ns<'_>,
     users: &[UserId],
 ) -> Result<Vec<SessionId>, StoreError> {
+    Ok(keys_of_users(src, ns, users)?
+        .into_iter()
+        .map(|k| k.id)
+        .collect())
+}
+
+/// The by-user index entries of these users, user by user, in id order.
+pub(super) fn keys_of_users<S: Source>(
+    src: &S,
+    ns: Ns<'_>,
+    users: &[UserId],
+) -> Result<Vec<IndexedSession>, StoreError> {
     let name = table_name(ns, Kind::SessionsByUser);
-    let Some(t) = src.open(def!(name: (u128, u128) => ()))? else {
+    let Some(t) = src.open(def!(name: (u128, u128) => (u8, i64)))? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for u in users.iter().map(|u| u.as_u128()) {
         for r in t.range((u, 0)..=(u, u128::MAX))? {
-            out.push(SessionId::from_u128(r?.0.value().1));
+            let (k, v) = r?;
+            let (state, last) = v.value();
+            out.push(IndexedSession {
+                id: SessionId::from_u128(k.value().1),
+                revoked: state != 0,
+                last_activity_ms: last,
+            });
         }
     }
     Ok(out)
