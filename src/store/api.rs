@@ -24,11 +24,10 @@ pub type Rx<'a> = dyn Reads + 'a;
 /// A write transaction: the closure of `Store::write` gets `&mut Tx`.
 pub type Tx<'a> = dyn Writes + 'a;
 
-/// A session as its indexes know it (state and last stored activity).
+/// A session as the by-user index knows it: its last stored activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexedSession {
     pub id: SessionId,
-    pub revoked: bool,
     pub last_activity_ms: i64,
 }
 
@@ -36,7 +35,6 @@ impl IndexedSession {
     pub fn of(s: &SessionRecord) -> Self {
         Self {
             id: s.id,
-            revoked: !s.is_active(),
             last_activity_ms: s.last_activity_at.millis(),
         }
     }
@@ -106,7 +104,7 @@ pub trait Reads: EventReads {
         Ok(out)
     }
     /// What the by-user index knows of every session of these users, in
-    /// any order: enough to order and filter them before reading one.
+    /// any order: enough to order them before reading one.
     fn session_keys_of_users(
         &self,
         ns: Ns<'_>,

@@ -182,7 +182,8 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
     }
 
     /// Few users: order their sessions by what the by-user index knows of
-    /// them, then read records in that order until `want` are kept.
+    /// them (their activity), then read records in that order until `want`
+    /// are kept.
     fn via_users(
         &self,
         users: &[UserId],
@@ -198,11 +199,7 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
                 let fresh = self.at.fresh.get(&k.id).map(|t| t.millis());
                 let last = fresh.map_or(k.last_activity_ms, |f| f.max(k.last_activity_ms));
                 // As `scan_activity`: at or below the idle cutoff is expired.
-                let wanted = match q.status {
-                    StatusFilter::All => true,
-                    StatusFilter::Active => !k.revoked && last > cutoff,
-                    StatusFilter::Revoked => k.revoked,
-                };
+                let wanted = q.status != StatusFilter::Active || last > cutoff;
                 let key = match q.sort {
                     Sort::LastActivityDesc => Cursor::Activity(last, k.id),
                     Sort::CreatedDesc => Cursor::Created(k.id),

@@ -180,7 +180,7 @@ fn session_queries_merge_fresh_activity_and_page_by_cursor() {
 }
 
 #[test]
-fn by_user_keys_follow_revocation_and_activity() {
+fn by_user_keys_follow_activity_and_outlive_revocation() {
     use sessiond::store::IndexedSession;
     for e in engines() {
         let name = e.name;
@@ -194,35 +194,49 @@ fn by_user_keys_follow_revocation_and_activity() {
             k.sort_unstable_by_key(|k| k.id);
             k
         };
-        let key = |id: u128, revoked: bool, at: i64| IndexedSession {
+        let key = |id: u128, at: i64| IndexedSession {
             id: sid(id),
-            revoked,
             last_activity_ms: at,
         };
-        assert_eq!(
-            keys(&e.store),
-            [key(12, false, 300), key(13, true, 400)],
-            "{name}"
-        );
+        assert_eq!(keys(&e.store), [key(12, 300), key(13, 400)], "{name}");
         e.store
             .write_blocking(|tx| {
                 let scope = acme();
-                let ns = Ns::from(&scope);
-                tx.update_sessions(ns, &[sid(12)], &mut |old: &SessionRecord| {
+                tx.update_sessions(Ns::from(&scope), &[sid(12)], &mut |old: &SessionRecord| {
                     Some(SessionRecord {
                         last_activity_at: Timestamp::from_millis(700),
                         ..old.clone()
                     })
-                })?;
-                let now = revoked(&session(12, 2, 700));
-                tx.put_session(ns, &now)
+                })
             })
             .unwrap();
-        assert_eq!(
-            keys(&e.store),
-            [key(12, true, 700), key(13, true, 400)],
-            "{name}"
-        );
+        assert_eq!(keys(&e.store), [key(12, 700), key(13, 400)], "{name}");
+        // Revoked, the session keeps its activity and its place.
+        e.store
+            .write_blocking(|tx| {
+                let scope = acme();
+                tx.put_session(Ns::from(&scope), &revoked(&session(12, 2, 700)))
+            })
+            .unwrap();
+        assert_eq!(keys(&e.store), [key(12, 700), key(13, 400)], "{name}");
+        let of_bob = |status| SessionQuery {
+            user_id: Some(UserId::from_u128(2)),
+            ..query(status, Sort::LastActivityDesc, 10)
+        };
+        let fresh = HashMap::new();
+        let (active, ended) = e
+            .store
+            .read_blocking(move |rx| {
+                let scope = acme();
+                let (ns, at) = (Ns::from(&scope), at(&fresh));
+                Ok((
+                    rx.query_sessions(ns, &of_bob(StatusFilter::All), &at)?,
+                    rx.query_sessions(ns, &of_bob(StatusFilter::Revoked), &at)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(ids(&active), [12, 13], "{name}");
+        assert_eq!(ids(&ended), [12, 13], "{name}");
     }
 }
 

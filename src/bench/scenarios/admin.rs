@@ -91,7 +91,7 @@ impl Bench {
             )
             .note(match &refs.redb {
                 Some(r) => format!(
-                    "sessiond commits with two-phase commit and quick repair (bounded start-up after a crash); a bare commit with those settings takes {:.2} ms, and the writes of one revocation (record, index move, by-user entry, audit entry, outbox row) {:.2} ms: sessiond ÷ that = {:.2}",
+                    "sessiond commits with two-phase commit and quick repair (bounded start-up after a crash); a bare commit with those settings takes {:.2} ms, and the writes of one revocation (record, index move, audit entry, outbox row) {:.2} ms: sessiond ÷ that = {:.2}",
                     r.commit_sessiond,
                     r.revoke_like,
                     p50 / r.revoke_like.max(f64::MIN_POSITIVE)
@@ -194,7 +194,7 @@ impl Bench {
             )
             .note(match &refs.redb {
                 Some(r) => format!(
-                    "one transaction with its audit entry, where the time goes: per session sessiond reads the record, writes it back, moves its activity-index entry and rewrites its by-user entry (these few: one leaf per user); the first three in bare redb, 10k random rows, take {:.0} ms (sessiond ÷ that = {:.2}); the bare delete with sessiond's commit settings takes {:.0} ms",
+                    "one transaction with its audit entry, where the time goes: per session sessiond reads the record, writes it back and moves its activity-index entry; those same writes in bare redb, 10k rows, take {:.0} ms (sessiond ÷ that = {:.2}); the bare delete with sessiond's commit settings takes {:.0} ms",
                     r.rewrite,
                     took / r.rewrite.max(f64::MIN_POSITIVE),
                     r.delete_sessiond

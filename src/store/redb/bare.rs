@@ -9,10 +9,6 @@ use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 const ROWS: TableDefinition<u128, &[u8]> = TableDefinition::new("rows");
 /// Like sessiond's activity index: (state, time, id).
 const INDEX: TableDefinition<(u8, i64, u128), ()> = TableDefinition::new("index");
-/// Like sessiond's by-user index: (user, id) → (state, time).
-const BY_USER: TableDefinition<(u32, u128), (u8, i64)> = TableDefinition::new("by_user");
-/// Users the rows belong to, like the bench's seed.
-const USERS: u128 = 100_000;
 /// Append-only logs like sessiond's audit log and event outbox.
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
@@ -49,14 +45,10 @@ impl BareRedb {
         {
             let mut t = txn.open_table(ROWS).map_err(err)?;
             let mut idx = txn.open_table(INDEX).map_err(err)?;
-            let mut by_user = txn.open_table(BY_USER).map_err(err)?;
             for _ in 0..rows {
                 let k = me.fresh_key();
                 t.insert(k, VALUE.as_slice()).map_err(err)?;
                 idx.insert(index_key(0, k), ()).map_err(err)?;
-                by_user
-                    .insert(user_key(k), (0, index_key(0, k).1))
-                    .map_err(err)?;
                 me.keys.push(k);
             }
         }
@@ -151,8 +143,8 @@ impl BareRedb {
 
 impl BareRedb {
     /// What one admin revocation writes, in one durable transaction: the
-    /// session rewritten, its index entry moved, its by-user entry
-    /// rewritten, an audit-sized log entry and an outbox row appended.
+    /// session rewritten, its index entry moved, an audit-sized log entry
+    /// and an outbox row appended.
     pub fn revoke_like(&mut self, how: Commit) -> Result<Duration, String> {
         let victim = self.victims(1);
         let (entry, event) = ([0x3cu8; 400], [0x7eu8; 120]);
@@ -162,14 +154,10 @@ impl BareRedb {
         {
             let mut table = txn.open_table(ROWS).map_err(err)?;
             let mut idx = txn.open_table(INDEX).map_err(err)?;
-            let mut by_user = txn.open_table(BY_USER).map_err(err)?;
             for &k in &victim {
                 table.insert(k, [0xa5u8; 220].as_slice()).map_err(err)?;
                 idx.remove(index_key(0, k)).map_err(err)?;
                 idx.insert(index_key(1, k), ()).map_err(err)?;
-                by_user
-                    .insert(user_key(k), (1, index_key(1, k).1))
-                    .map_err(err)?;
             }
             txn.open_table(LOG)
                 .map_err(err)?
@@ -189,10 +177,6 @@ impl BareRedb {
 fn index_key(state: u8, k: u128) -> (u8, i64, u128) {
     // Activity times follow creation order closely enough for a reference.
     (state, (k >> 64) as i64, k)
-}
-
-fn user_key(k: u128) -> (u32, u128) {
-    ((k % USERS) as u32, k)
 }
 
 fn err(e: impl std::fmt::Display) -> String {

@@ -166,8 +166,8 @@ fn activity_index_holds_users(txn: &WriteTransaction) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// 6 → 7: the by-user index keeps each session's state and last activity,
-/// so a user's sessions are ordered and filtered without reading them.
+/// 6 → 7: the by-user index keeps each session's last activity, so a
+/// user's sessions are ordered without reading them.
 fn user_index_holds_activity(txn: &WriteTransaction) -> Result<(), StoreError> {
     let scopes = tenant_scopes(txn)?;
     let spaces = std::iter::once(Ns::Platform).chain(scopes.iter().map(Ns::from));
@@ -181,12 +181,14 @@ fn user_index_holds_activity(txn: &WriteTransaction) -> Result<(), StoreError> {
             Err(redb::TableError::TableDoesNotExist(_)) => continue,
             Err(e) => return Err(e.into()),
         };
-        let mut index = txn.open_table(TableDefinition::<(u128, u128), (u8, i64)>::new(&index))?;
+        let mut index = txn.open_table(TableDefinition::<(u128, u128), i64>::new(&index))?;
         for row in sessions.iter()? {
             let (id, v) = row?;
             let s: SessionRecord = decode(v.value())?;
-            let (state, last, _) = super::views::activity_key(&s);
-            index.insert((s.user_id.as_u128(), id.value()), (state, last))?;
+            index.insert(
+                (s.user_id.as_u128(), id.value()),
+                s.last_activity_at.millis(),
+            )?;
         }
     }
     Ok(())

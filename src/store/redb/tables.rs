@@ -34,8 +34,9 @@ pub enum Kind {
     UserTrigrams,
     /// session id → SessionRecord (UUIDv7 ids: key order is creation order)
     Sessions,
-    /// (user id, session id) → (0 active | 1 revoked, last activity ms): a
-    /// user's sessions in activity order without reading them; since schema 7
+    /// (user id, session id) → last activity ms: a user's sessions in
+    /// activity order without reading them (a revocation leaves it as it
+    /// is); since schema 7
     SessionsByUser,
     /// (0 active | 1 revoked, last activity ms, session id) → ()
     SessionsByActivity,
@@ -188,7 +189,7 @@ fn each_namespace_table(ns: Ns<'_>, t: &mut impl EachTable) -> Result<(), super:
                 t.table(TableDefinition::<(u32, u128), ()>::new(&name), Record::None)?
             }
             Kind::SessionsByUser => t.table(
-                TableDefinition::<(u128, u128), (u8, i64)>::new(&name),
+                TableDefinition::<(u128, u128), i64>::new(&name),
                 Record::None,
             )?,
             Kind::SessionsByActivity => t.table(

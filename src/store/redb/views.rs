@@ -137,8 +137,11 @@ impl<'a> WriteTx<'a> {
         if old.is_some_and(|o| activity_key(o) == key) {
             return Ok(());
         }
-        self.table(def!(by_user: (u128, u128) => (u8, i64)))?
-            .insert((s.user_id.as_u128(), s.id.as_u128()), (key.0, key.1))?;
+        // A revocation keeps the activity: the by-user entry stays as it is.
+        if old.is_none_or(|o| o.last_activity_at != s.last_activity_at) {
+            self.table(def!(by_user: (u128, u128) => i64))?
+                .insert((s.user_id.as_u128(), s.id.as_u128()), key.1)?;
+        }
         let mut idx = self.table(def!(by_activity: (u8, i64, u128) => u128))?;
         if let Some(old) = old {
             idx.remove(activity_key(old))?;
@@ -169,7 +172,7 @@ impl Source for WriteTx<'_> {
     }
 }
 
-/// A session's key in the activity index; the by-user index holds its first two parts.
+/// A session's key in the activity index; the by-user index holds its middle part.
 pub(super) fn activity_key(s: &SessionRecord) -> (u8, i64, u128) {
     (
         u8::from(!s.is_active()),
@@ -661,7 +664,7 @@ impl Writes for WriteTx<'_> {
         let by_user = table_name(ns, Kind::SessionsByUser);
         let by_activity = table_name(ns, Kind::SessionsByActivity);
         let mut rows = self.table(def!(sessions: u128 => &[u8]))?;
-        let mut users = self.table(def!(by_user: (u128, u128) => (u8, i64)))?;
+        let mut users = self.table(def!(by_user: (u128, u128) => i64))?;
         let mut idx = self.table(def!(by_activity: (u8, i64, u128) => u128))?;
         let mut changed = Vec::new();
         let mut outbox = Vec::new();
@@ -672,8 +675,10 @@ impl Writes for WriteTx<'_> {
             let Some(new) = f(&old) else { continue };
             rows.insert(id.as_u128(), encode(&new).as_slice())?;
             let key = activity_key(&new);
+            if old.last_activity_at != new.last_activity_at {
+                users.insert((new.user_id.as_u128(), id.as_u128()), key.1)?;
+            }
             if activity_key(&old) != key {
-                users.insert((new.user_id.as_u128(), id.as_u128()), (key.0, key.1))?;
                 idx.remove(activity_key(&old))?;
                 idx.insert(key, new.user_id.as_u128())?;
             }
@@ -725,7 +730,7 @@ impl Writes for WriteTx<'_> {
         let chain = table_name(ns, Kind::RefreshBySession);
         let id = sid.as_u128();
         self.table(def!(sessions: u128 => &[u8]))?.remove(id)?;
-        self.table(def!(by_user: (u128, u128) => (u8, i64)))?
+        self.table(def!(by_user: (u128, u128) => i64))?
             .remove((s.user_id.as_u128(), id))?;
         self.table(def!(by_activity: (u8, i64, u128) => u128))?
             .remove(activity_key(&s))?;

@@ -398,7 +398,7 @@ fn schema_5_activity_index_gains_each_sessions_user() {
 }
 
 #[test]
-fn schema_6_by_user_index_gains_state_and_activity() {
+fn schema_6_by_user_index_gains_each_sessions_activity() {
     use crate::domain::SessionId;
     use crate::store::IndexedSession;
     let dir = tempfile::tempdir().unwrap();
@@ -406,7 +406,7 @@ fn schema_6_by_user_index_gains_state_and_activity() {
     // Schema 6 kept the by-user index as bare keys.
     rewrite_as(dir.path(), 6, |txn| {
         let name = table_name(Ns::from(&acme()), Kind::SessionsByUser);
-        txn.delete_table(TableDefinition::<(u128, u128), (u8, i64)>::new(&name))
+        txn.delete_table(TableDefinition::<(u128, u128), i64>::new(&name))
             .unwrap();
         let mut old = txn
             .open_table(TableDefinition::<(u128, u128), ()>::new(&name))
@@ -429,13 +429,12 @@ fn schema_6_by_user_index_gains_state_and_activity() {
             ))
         })
         .unwrap();
-    let key = |id: u128, revoked: bool, at: i64| IndexedSession {
+    let key = |id: u128, at: i64| IndexedSession {
         id: SessionId::from_u128(id),
-        revoked,
         last_activity_ms: at,
     };
-    assert_eq!(one, vec![key(10, false, 30), key(12, true, 10)]);
-    assert_eq!(two, vec![key(11, false, 20)]);
+    assert_eq!(one, vec![key(10, 30), key(12, 10)]);
+    assert_eq!(two, vec![key(11, 20)]);
     close(store);
     check_file(&dir.path().join(DB_FILE)).unwrap();
 }

@@ -62,18 +62,16 @@ pub(super) fn keys_of_users<S: Source>(
     users: &[UserId],
 ) -> Result<Vec<IndexedSession>, StoreError> {
     let name = table_name(ns, Kind::SessionsByUser);
-    let Some(t) = src.open(def!(name: (u128, u128) => (u8, i64)))? else {
+    let Some(t) = src.open(def!(name: (u128, u128) => i64))? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for u in users.iter().map(|u| u.as_u128()) {
         for r in t.range((u, 0)..=(u, u128::MAX))? {
             let (k, v) = r?;
-            let (state, last) = v.value();
             out.push(IndexedSession {
                 id: SessionId::from_u128(k.value().1),
-                revoked: state != 0,
-                last_activity_ms: last,
+                last_activity_ms: v.value(),
             });
         }
     }
