@@ -354,6 +354,37 @@ fn three_sessions(dir: &Path) -> [SessionRecord; 3] {
     all
 }
 
+/// Open the file at `dir` (migrating it), read acme's namespace, stop,
+/// and check the file.
+fn read_migrated<T: Send>(
+    dir: &Path,
+    f: impl FnOnce(&crate::store::Rx<'_>, Ns<'_>) -> Result<T, StoreError> + Send,
+) -> T {
+    let store = Store::open(dir).unwrap();
+    let out = store.read_blocking(|rx| f(rx, Ns::from(&acme()))).unwrap();
+    close(store);
+    check_file(&dir.join(DB_FILE)).unwrap();
+    out
+}
+
+/// Put acme's `kind` table back as an index of bare keys (values `()`),
+/// as schemas before 6 (activity) and 7 (by user) kept them.
+fn as_bare_keys<K>(txn: &WriteTransaction, kind: Kind, keys: impl IntoIterator<Item = K>)
+where
+    K: redb::Key + for<'a> redb::Value<SelfType<'a> = K> + 'static,
+{
+    let name = table_name(Ns::from(&acme()), kind);
+    // By name: the table's value type is this build's.
+    txn.delete_table(TableDefinition::<K, ()>::new(&name))
+        .unwrap();
+    let mut old = txn
+        .open_table(TableDefinition::<K, ()>::new(&name))
+        .unwrap();
+    for k in keys {
+        old.insert(k, ()).unwrap();
+    }
+}
+
 #[test]
 fn schema_5_activity_index_gains_each_sessions_user() {
     use crate::domain::SessionId;
@@ -361,40 +392,23 @@ fn schema_5_activity_index_gains_each_sessions_user() {
     let all = three_sessions(dir.path());
     // Schema 5 kept the activity index as bare keys.
     rewrite_as(dir.path(), 5, |txn| {
-        let name = table_name(Ns::from(&acme()), Kind::SessionsByActivity);
-        txn.delete_table(TableDefinition::<(u8, i64, u128), u128>::new(&name))
-            .unwrap();
-        let mut old = txn
-            .open_table(TableDefinition::<(u8, i64, u128), ()>::new(&name))
-            .unwrap();
-        for s in &all {
-            let key = (
-                u8::from(!s.is_active()),
-                s.last_activity_at.millis(),
-                s.id.as_u128(),
-            );
-            old.insert(key, ()).unwrap();
-        }
-        drop(old);
+        let key = |s: &SessionRecord| {
+            let state = u8::from(!s.is_active());
+            (state, s.last_activity_at.millis(), s.id.as_u128())
+        };
+        as_bare_keys(txn, Kind::SessionsByActivity, all.iter().map(key));
     });
 
-    let store = Store::open(dir.path()).unwrap();
-    let scope = acme();
-    let (active, ended) = store
-        .read_blocking(move |rx| {
-            let ns = Ns::from(&scope);
-            Ok((
-                rx.activity_page_users(ns, 0, None, 10)?,
-                rx.activity_page_users(ns, 1, None, 10)?,
-            ))
-        })
-        .unwrap();
+    let (active, ended) = read_migrated(dir.path(), |rx, ns| {
+        Ok((
+            rx.activity_page_users(ns, 0, None, 10)?,
+            rx.activity_page_users(ns, 1, None, 10)?,
+        ))
+    });
     let id = SessionId::from_u128;
     let u = UserId::from_u128;
     assert_eq!(active, vec![(30, id(10), u(1)), (20, id(11), u(2))]);
     assert_eq!(ended, vec![(10, id(12), u(1))]);
-    close(store);
-    check_file(&dir.path().join(DB_FILE)).unwrap();
 }
 
 #[test]
@@ -405,38 +419,23 @@ fn schema_6_by_user_index_gains_each_sessions_activity() {
     let all = three_sessions(dir.path());
     // Schema 6 kept the by-user index as bare keys.
     rewrite_as(dir.path(), 6, |txn| {
-        let name = table_name(Ns::from(&acme()), Kind::SessionsByUser);
-        txn.delete_table(TableDefinition::<(u128, u128), i64>::new(&name))
-            .unwrap();
-        let mut old = txn
-            .open_table(TableDefinition::<(u128, u128), ()>::new(&name))
-            .unwrap();
-        for s in &all {
-            old.insert((s.user_id.as_u128(), s.id.as_u128()), ())
-                .unwrap();
-        }
-        drop(old);
+        let key = |s: &SessionRecord| (s.user_id.as_u128(), s.id.as_u128());
+        as_bare_keys(txn, Kind::SessionsByUser, all.iter().map(key));
     });
 
-    let store = Store::open(dir.path()).unwrap();
-    let scope = acme();
-    let (one, two) = store
-        .read_blocking(move |rx| {
-            let ns = Ns::from(&scope);
-            Ok((
-                rx.session_keys_of_users(ns, &[UserId::from_u128(1)])?,
-                rx.session_keys_of_users(ns, &[UserId::from_u128(2)])?,
-            ))
-        })
-        .unwrap();
+    let of = |u| [UserId::from_u128(u)];
+    let (one, two) = read_migrated(dir.path(), |rx, ns| {
+        Ok((
+            rx.session_keys_of_users(ns, &of(1))?,
+            rx.session_keys_of_users(ns, &of(2))?,
+        ))
+    });
     let key = |id: u128, at: i64| IndexedSession {
         id: SessionId::from_u128(id),
         last_activity_ms: at,
     };
     assert_eq!(one, vec![key(10, 30), key(12, 10)]);
     assert_eq!(two, vec![key(11, 20)]);
-    close(store);
-    check_file(&dir.path().join(DB_FILE)).unwrap();
 }
 
 #[test]
