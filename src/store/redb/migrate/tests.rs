@@ -20,6 +20,15 @@ fn user(id: u128, email: &str, name: &str) -> UserRecord {
     }
 }
 
+fn acme_record() -> TenantRecord {
+    TenantRecord {
+        slug: TenantId::parse("acme").unwrap(),
+        name: "Acme".into(),
+        created_at: Timestamp::from_millis(1),
+        policy: Policy::default(),
+    }
+}
+
 fn acme() -> TenantScope {
     TenantScope::system(TenantId::parse("acme").unwrap())
 }
@@ -31,12 +40,7 @@ fn schema_1_fixture(dir: &Path) {
         let store = Store::open(dir).unwrap();
         store
             .write_blocking(|tx| {
-                tx.insert_tenant(&TenantRecord {
-                    slug: TenantId::parse("acme").unwrap(),
-                    name: "Acme".into(),
-                    created_at: Timestamp::from_millis(1),
-                    policy: Policy::default(),
-                })?;
+                tx.insert_tenant(&acme_record())?;
                 let scope = acme();
                 tx.put_user(Ns::from(&scope), &user(1, "ines@acme.test", "Inès Müller"))?;
                 tx.put_user(Ns::from(&scope), &user(2, "bob@acme.test", "Bob Kowalski"))
@@ -47,12 +51,7 @@ fn schema_1_fixture(dir: &Path) {
     let db = Database::open(dir.join(DB_FILE)).unwrap();
     let txn = db.begin_write().unwrap();
     // Files of schema < 5 hold version-1 tenant records.
-    let t = TenantRecord {
-        slug: TenantId::parse("acme").unwrap(),
-        name: "Acme".into(),
-        created_at: Timestamp::from_millis(1),
-        policy: Policy::default(),
-    };
+    let t = acme_record();
     txn.open_table(TENANTS)
         .unwrap()
         .insert(
@@ -337,12 +336,7 @@ fn three_sessions(dir: &Path) -> [SessionRecord; 3] {
     let rows = all.clone();
     store
         .write_blocking(move |tx| {
-            tx.insert_tenant(&TenantRecord {
-                slug: TenantId::parse("acme").unwrap(),
-                name: "Acme".into(),
-                created_at: Timestamp::from_millis(1),
-                policy: Policy::default(),
-            })?;
+            tx.insert_tenant(&acme_record())?;
             let scope = acme();
             for s in &rows {
                 tx.put_session(Ns::from(&scope), s)?;
