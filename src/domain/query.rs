@@ -299,9 +299,12 @@ pub struct Activity<'a> {
 impl Activity<'_> {
     /// The freshest known last activity.
     pub fn last(&self, s: &SessionRecord) -> Timestamp {
-        self.fresh
-            .get(&s.id)
-            .map_or(s.last_activity_at, |t| (*t).max(s.last_activity_at))
+        self.last_of(s.id, s.last_activity_at)
+    }
+
+    /// The freshest known last activity of `id`, whose stored one is `stored`.
+    pub fn last_of(&self, id: SessionId, stored: Timestamp) -> Timestamp {
+        self.fresh.get(&id).map_or(stored, |t| (*t).max(stored))
     }
 
     /// When it ends unless used again: min(absolute expiry, last activity + idle timeout).

@@ -196,8 +196,8 @@ impl<R: Reads + ?Sized> Walk<'_, R> {
             .session_keys_of_users(self.ns, users)?
             .into_iter()
             .filter_map(|k| {
-                let fresh = self.at.fresh.get(&k.id).map(|t| t.millis());
-                let last = fresh.map_or(k.last_activity_ms, |f| f.max(k.last_activity_ms));
+                let stored = crate::domain::Timestamp::from_millis(k.last_activity_ms);
+                let last = self.at.last_of(k.id, stored).millis();
                 // As `scan_activity`: at or below the idle cutoff is expired.
                 let wanted = q.status != StatusFilter::Active || last > cutoff;
                 let key = match q.sort {
